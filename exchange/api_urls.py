@@ -1,0 +1,27 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from exchange.api_root import ApiRootView
+from exchange.participants import api as participants_api
+
+urlpatterns = [
+    path("", ApiRootView.as_view(), name="api-root"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("me/", participants_api.MeView.as_view(), name="api-me"),
+    path(
+        "organisations/",
+        participants_api.OrganisationListCreateView.as_view(),
+        name="api-organisations",
+    ),
+    path(
+        "organisations/<int:pk>/",
+        participants_api.OrganisationDetailView.as_view(),
+        name="api-organisation",
+    ),
+    path("api-keys/", participants_api.ApiKeyListCreateView.as_view(), name="api-keys"),
+    path(
+        "api-keys/<int:pk>/revoke/",
+        participants_api.ApiKeyRevokeView.as_view(),
+        name="api-key-revoke",
+    ),
+]

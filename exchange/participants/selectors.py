@@ -1,0 +1,21 @@
+"""Reads about participants, filtered by who is asking."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from exchange.participants.models import ApiKey, Organisation, User
+
+
+def is_platform_staff(user: User) -> bool:
+    return user.is_authenticated and (user.is_regulator or user.is_operator)
+
+
+def organisations_visible_to(user: User) -> QuerySet[Organisation]:
+    if is_platform_staff(user):
+        return Organisation.objects.all()
+    return Organisation.objects.filter(memberships__user=user).distinct()
+
+
+def api_keys_of(organisation: Organisation) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(organisation=organisation).select_related("created_by")

@@ -1,0 +1,1 @@
+"""Browser pages that belong to no single app: home, sign-up, log-in, language switch."""

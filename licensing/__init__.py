@@ -1,0 +1,1 @@
+"""Licence templates (ODRL), offers, contracts, signatures, verification."""

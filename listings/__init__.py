@@ -1,0 +1,1 @@
+"""Catalogue: listings, versions, uploads, search, DCAT export."""
