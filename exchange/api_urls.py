@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from exchange.api_root import ApiRootView
@@ -24,4 +24,9 @@ urlpatterns = [
         participants_api.ApiKeyRevokeView.as_view(),
         name="api-key-revoke",
     ),
+    # Each app owns its part of the API; they are mounted side by side under /api/v1/.
+    path("", include("listings.api_urls")),
+    path("", include("licensing.api_urls")),
+    path("", include("exchange.ledger.api_urls")),
+    path("", include("exchange.trading.api_urls")),
 ]

@@ -95,6 +95,8 @@ INSTALLED_APPS = [
     "exchange.participants",
     "exchange.audit",
     "exchange.web",
+    "exchange.ledger",
+    "exchange.trading",
     "listings",
     "licensing",
 ]

@@ -6,4 +6,7 @@ urlpatterns = [
     path("api/v1/", include("exchange.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("exchange.web.urls")),
+    path("", include("listings.urls")),
+    path("", include("licensing.urls")),
+    path("", include("exchange.trading.urls")),
 ]

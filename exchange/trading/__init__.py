@@ -1,0 +1,1 @@
+"""Orders, escrow, delivery, acceptance, disputes, settlement, webhooks."""
