@@ -11,6 +11,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/exchange
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/14
+TEST_RESULT_URL ?= redis://127.0.0.1:6379/13
 
 .PHONY: install run up test lint format check-services clean
 
@@ -58,7 +59,7 @@ format: install
 
 test: install check-services lint
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
-	CELERY_BROKER_URL=$(TEST_BROKER_URL) CELERY_RESULT_BACKEND=$(TEST_REDIS_URL) \
+	CELERY_BROKER_URL=$(TEST_BROKER_URL) CELERY_RESULT_BACKEND=$(TEST_RESULT_URL) \
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -221,6 +221,14 @@ DOWNLOAD_LINK_TTL_SECONDS = env_int("DOWNLOAD_LINK_TTL_SECONDS", 300)
 UPLOAD_LINK_TTL_SECONDS = env_int("UPLOAD_LINK_TTL_SECONDS", 3600)
 STORAGE_MULTIPART_THRESHOLD = env_int("STORAGE_MULTIPART_THRESHOLD", 64 * 1024 * 1024)
 STORAGE_MULTIPART_CHUNK = env_int("STORAGE_MULTIPART_CHUNK", 16 * 1024 * 1024)
+# Parts sent at once per upload: memory per upload is about (this + 3) × STORAGE_MULTIPART_CHUNK.
+STORAGE_MULTIPART_CONCURRENCY = env_int("STORAGE_MULTIPART_CONCURRENCY", 2)
+STORAGE_MAX_DOWNLOAD_LINK_TTL_SECONDS = env_int("STORAGE_MAX_DOWNLOAD_LINK_TTL_SECONDS", 900)
+STORAGE_MAX_UPLOAD_LINK_TTL_SECONDS = env_int("STORAGE_MAX_UPLOAD_LINK_TTL_SECONDS", 21600)
+# The address buyers reach the store at, when it differs from the one the platform uses.
+S3_PUBLIC_ENDPOINT_URL = env("S3_PUBLIC_ENDPOINT_URL")
+# Absolute prefix of the local backend's signed links (default SITE_URL).
+STORAGE_LOCAL_BASE_URL = env("STORAGE_LOCAL_BASE_URL", SITE_URL)
 
 # --- Celery -----------------------------------------------------------------------------------
 # The embedded default is a broker kept in a folder, so `make run` needs no server.
@@ -234,6 +242,23 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 25 * 60)
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 5 * 60)
 CELERY_MAX_REDELIVERIES = env_int("CELERY_MAX_REDELIVERIES", 3)
+
+# --- Upload pipeline ----------------------------------------------------------------------------
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 5 * 1024**3)
+UPLOAD_MULTIPART_THRESHOLD = env_int("UPLOAD_MULTIPART_THRESHOLD", 64 * 1024**2)
+UPLOAD_PART_BYTES = env_int("UPLOAD_PART_BYTES", 16 * 1024**2)
+UPLOAD_MAX_FIELD_BYTES = env_int("UPLOAD_MAX_FIELD_BYTES", 1024**2)
+UPLOAD_MAX_COLUMNS = env_int("UPLOAD_MAX_COLUMNS", 2000)
+UPLOAD_MAX_ROWS = env_int("UPLOAD_MAX_ROWS", 100_000_000)
+UPLOAD_MAX_ARCHIVE_RATIO = env_int("UPLOAD_MAX_ARCHIVE_RATIO", 100)
+UPLOAD_MAX_ARCHIVE_ENTRIES = env_int("UPLOAD_MAX_ARCHIVE_ENTRIES", 10)
+UPLOAD_VALIDATION_SECONDS = env_int("UPLOAD_VALIDATION_SECONDS", 1800)
+# Text files above this are split at record boundaries and cleaned in parallel (a chord).
+PIPELINE_CHUNK_BYTES = env_int("PIPELINE_CHUNK_BYTES", 64 * 1024**2)
+# Raw uploads leave quarantine once published (0), or after this many seconds.
+QUARANTINE_RETENTION_SECONDS = env_int("QUARANTINE_RETENTION_SECONDS", 0)
+# Pseudonym keys are derived from this and a per-listing salt; defaults to SECRET_KEY.
+PSEUDONYM_MASTER_KEY = env("PSEUDONYM_MASTER_KEY")
 
 # --- Platform rules ---------------------------------------------------------------------------
 API_KEY_DEFAULT_LIFETIME_DAYS = env_int("API_KEY_DEFAULT_LIFETIME_DAYS", 365)

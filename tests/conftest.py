@@ -10,6 +10,8 @@ from rest_framework.test import APIClient
 
 from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
 
+pytest_plugins = ["tests.s3_server"]
+
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings: None) -> None:

@@ -1,0 +1,1 @@
+"""Operational scripts; a package so tests can import `scripts.seaweed`."""
