@@ -260,6 +260,27 @@ QUARANTINE_RETENTION_SECONDS = env_int("QUARANTINE_RETENTION_SECONDS", 0)
 # Pseudonym keys are derived from this and a per-listing salt; defaults to SECRET_KEY.
 PSEUDONYM_MASTER_KEY = env("PSEUDONYM_MASTER_KEY")
 
+# --- Money ----------------------------------------------------------------------------------------
+# The payment provider; the sandbox simulates bank transfers and is refused in production unless
+# PAYMENT_SANDBOX_ALLOWED is set (a simulated callback creates money).
+PAYMENT_PROVIDER_CLASS = env(
+    "PAYMENT_PROVIDER_CLASS", "exchange.ledger.payments.sandbox.SandboxBankTransferProvider"
+)
+PAYMENT_SANDBOX_SECRET = env("PAYMENT_SANDBOX_SECRET")
+PAYMENT_SANDBOX_ALLOWED = env_bool("PAYMENT_SANDBOX_ALLOWED", not PRODUCTION)
+PAYMENT_CALLBACK_TOLERANCE_SECONDS = env_int("PAYMENT_CALLBACK_TOLERANCE_SECONDS", 300)
+IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
+IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = env_int("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", 120)
+LEDGER_MAX_AMOUNT_FEN = env_int("LEDGER_MAX_AMOUNT_FEN", 10**12 - 100)
+
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "ledger-purge-idempotency-keys": {
+        "task": "exchange.ledger.tasks.purge_idempotency_keys",
+        "schedule": 3600.0,
+    },
+    "ledger-verify": {"task": "exchange.ledger.tasks.verify_ledger", "schedule": 86400.0},
+}
+
 # --- Platform rules ---------------------------------------------------------------------------
 API_KEY_DEFAULT_LIFETIME_DAYS = env_int("API_KEY_DEFAULT_LIFETIME_DAYS", 365)
 

@@ -26,6 +26,13 @@ def django_db_modify_db_settings(django_db_modify_db_settings: None) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # Factories set real passwords; PBKDF2 costs ~0.7 s a user on a busy 2-core machine. Tests
+    # that log in with a password still work: MD5 hashing is only weaker, not different.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache() -> None:
     # Throttle counters and delivery counts live in the cache; tests must not see each other's.
     cache.clear()

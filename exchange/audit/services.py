@@ -18,7 +18,9 @@ class AuditOutsideTransaction(RuntimeError):
     """record() ran outside a transaction: the event could outlive a rolled-back change."""
 
 
-def _lock_chain() -> None:
+def lock_chain() -> None:
+    """Take the chain's lock now (services that lock other rows first call this before them,
+    so every transaction takes the chain lock first and none deadlock)."""
     # Two transactions appending at once would both read the same tail and fork the chain.
     # A transaction-scoped advisory lock makes appends take turns; it is released at commit, so
     # ids (drawn after the lock) follow chain order.
@@ -51,7 +53,7 @@ def record(
     organisation_id = getattr(organisation, "pk", organisation)
     payload = changes or {}
 
-    _lock_chain()
+    lock_chain()
     tail = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
     prev_hash = tail or GENESIS_HASH
     created_at = timezone.now()
