@@ -336,9 +336,10 @@ from listings.cleaning import anonymize_file
 t = time.perf_counter()
 report = anonymize_file({src!r}, {dst!r}, secret=b"bench-secret-0123456789abcdef")
 seconds = time.perf_counter() - t
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-json.dump({{"seconds": seconds, "peak_rss": rss, "report": report.to_dict()}}, open({rep!r}, "w"),
-          ensure_ascii=False)
+ru = resource.getrusage(resource.RUSAGE_SELF)
+rss = ru.ru_maxrss * 1024
+json.dump({{"seconds": seconds, "cpu_seconds": ru.ru_utime + ru.ru_stime, "peak_rss": rss,
+           "report": report.to_dict()}}, open({rep!r}, "w"), ensure_ascii=False)
 """
 
 
@@ -428,18 +429,28 @@ def main() -> None:
     mb = os.path.getsize(src) / 1e6
     print(f"corpus: {n} rows, {mb:.1f} MB, generated in {time.perf_counter() - t:.1f}s")
 
+    load_before = os.getloadavg()
     pa_s = pyarrow_baseline(src, base)
     eng = run_engine(src, dst, work / "report.json")
+    load_after = os.getloadavg()
     quality = evaluate(dst, args.seed, n)
     presidio = run_presidio(args.seed, args.presidio_rows)
     engine_mbs = mb / eng["seconds"]
     results = {
         "corpus": {"rows": n, "mb": round(mb, 1), "seed": args.seed},
+        # The machine is shared: the 1/5/15-minute load averages around the timed runs.
+        "load_average": {
+            "before": [round(x, 2) for x in load_before],
+            "after": [round(x, 2) for x in load_after],
+        },
         "pyarrow_read_write": {"seconds": round(pa_s, 2), "mb_per_s": round(mb / pa_s, 1)},
         "engine": {
             "seconds": round(eng["seconds"], 2),
             "mb_per_s": round(engine_mbs, 2),
             "ratio_to_pyarrow": round(pa_s / eng["seconds"], 3),
+            # CPU time of the engine process (includes pyarrow's reader threads, imports excluded
+            # from "seconds" but not from this): less sensitive to other work on the machine.
+            "cpu_seconds": round(eng.get("cpu_seconds", 0.0), 2),
             "peak_rss_mb": round(eng["peak_rss"] / 1e6, 1),
             **quality,
         },

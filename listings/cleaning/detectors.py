@@ -20,9 +20,11 @@ text
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from operator import itemgetter
+from typing import NamedTuple
 
 from . import validators as v
 from .lexicon import (
@@ -100,14 +102,16 @@ _EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
 _IPV6_COLON = re.compile(r":[0-9A-Fa-f:.]{2,40}")
 _HEX = frozenset("0123456789abcdefABCDEF")
 # 4. Landlines with the area code in brackets.
-_PAREN_LANDLINE = re.compile(rf"[(（]0\d{{2,3}}[)）]\s?[2-9]\d{{6,7}}(?![{_D}])")
+# "\s" would match the cell separator (U+001E is whitespace to Python): spell the spaces out.
+_SPACE = r"[ \t\u3000\u00a0]"
+_PAREN_LANDLINE = re.compile(rf"[(（]0\d{{2,3}}[)）]{_SPACE}?[2-9]\d{{6,7}}(?![{_D}])")
 # 5. Vehicle plates.
 _PLATE_RE = re.compile(rf"[{v.PLATE_PROVINCES}][A-HJ-NP-Z][·•]?[A-HJ-NP-Z0-9]{{5,6}}(?![{_ALNUM}])")
 # 6. Name cue words (before or after a name).
 _CUE_RE = re.compile(_trie_regex(set(CUES_BEFORE) | set(CUES_AFTER)))
 _CUES_BEFORE = frozenset(CUES_BEFORE)
 _CUES_AFTER = frozenset(CUES_AFTER)
-_NAME_AFTER_CUE = re.compile(rf"[:：\s]{{0,2}}(?:是|为)?({_SURNAME_RE}[{_HAN}]{{1,2}})")
+_NAME_AFTER_CUE = re.compile(rf"(?:[:：]|{_SPACE}){{0,2}}(?:是|为)?({_SURNAME_RE}[{_HAN}]{{1,2}})")
 _NAME_BEFORE_CUE = re.compile(rf"{_SURNAME_RE}[{_HAN}]{{1,2}}$")
 # 7. Address anchors: road + house number, estate + building.
 _ADDR_ANCHOR = re.compile(
@@ -120,6 +124,7 @@ _ASCII_ALNUM = frozenset(
 )
 _RUN_TRIM = " -.．"
 _DEC_POINT = ".．"
+_DIGIT_GROUPS = re.compile(r"\+?[0-9]+[Xx]?(?:[ \-][0-9]+[Xx]?)*")
 _SEP_SPLIT = re.compile(r"[ \-]+")
 _WORD = re.compile(r"[^ \-]+")
 _NOT_DOT = re.compile(r"[^.．]+")
@@ -139,8 +144,9 @@ _ADDR_MAX_LEFT = 12
 _PLACE_CHAR = re.compile(rf"[{_HAN}0-9A-Za-z{_D}]")
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
+    """One span of personal data (a NamedTuple: built ~5x faster than a frozen dataclass)."""
+
     kind: str
     start: int
     end: int
@@ -183,7 +189,7 @@ def _classify_digits(raw: str) -> str | None:
         return "id_card"
     if n == 13 and d.startswith("86") and v.is_mobile(d[2:]):
         return "mobile"
-    if 13 <= n <= 19 and d.isdigit() and v.is_bank_card(d):
+    if 13 <= n <= 19 and v.bank_card_digits_ok(d):
         return "bank_card"
     if n >= 15 and d.startswith("0086") and v.is_mobile(d[4:]):
         return "mobile"
@@ -254,6 +260,16 @@ def _alnum_run_findings(text: str, s: int, e: int, out: list[Finding]) -> None:
             kind = _classify_digits(run)
             if kind:
                 out.append(Finding(kind, s, e))
+        return
+    if (
+        _DIGIT_GROUPS.fullmatch(run)
+        and not glued_left
+        and (e == len(text) or text[e] not in _ASCII_ALNUM)
+    ):
+        # Second most common run: one number written in groups ("138-1234-5678", "+86 138...",
+        # "6212 3456 ..."); the word-by-word path below would make it one group all the same.
+        if len(run) - run.count(" ") - run.count("-") >= 10:
+            out.extend(_digit_findings(run, s))
         return
     run = run.rstrip(_RUN_TRIM)
     dots = run.count(".") + run.count("．")
@@ -391,16 +407,20 @@ def _merge(findings: list[Finding]) -> list[Finding]:
     """Address expansion can reach back over an earlier finding; merge overlaps."""
     if len(findings) < 2:
         return findings
-    findings.sort(key=lambda f: f.start)
+    findings.sort(key=_START)
     merged = [findings[0]]
+    last = findings[0]
     for f in findings[1:]:
-        last = merged[-1]
         if f.start < last.end:
             kind = f.kind if f.kind == "address" else last.kind
-            merged[-1] = Finding(kind, last.start, max(last.end, f.end))
+            last = merged[-1] = Finding(kind, last.start, max(last.end, f.end))
         else:
             merged.append(f)
+            last = f
     return merged
+
+
+_START = itemgetter(1)
 
 
 def redact(text: str, counts: Counter[str] | None = None) -> str:
@@ -431,12 +451,38 @@ def redact_many(
     if joined.count(CELL_SEP) != len(present) - 1:
         # A cell contains the separator itself: fall back to cell by cell.
         return [redact(c, counts) if c else c for c in cells]
-    out_iter = iter(redact(joined, counts).split(CELL_SEP))
+    local: Counter[str] = Counter()
+    parts = redact(joined, local).split(CELL_SEP)
+    if len(parts) != len(present):
+        # A finding spanned two cells (no pattern should allow it): never shift cells; redo them
+        # one by one.
+        return [redact(c, counts) if c else c for c in cells]
+    if counts is not None:
+        counts.update(local)
+    out_iter = iter(parts)
     return [next(out_iter) if c else c for c in cells]
 
 
 def kinds_in(text: str) -> set[str]:
     return {f.kind for f in scan(text)}
+
+
+def kinds_per_cell(cells: Sequence[str]) -> dict[str, int]:
+    """For each kind, the number of cells with at least one finding of it (one joined scan)."""
+    found: dict[str, set[int]] = {}
+    if any(CELL_SEP in c for c in cells):
+        for i, c in enumerate(cells):
+            for k in kinds_in(c):
+                found.setdefault(k, set()).add(i)
+    else:
+        starts: list[int] = []
+        pos = 0
+        for c in cells:
+            starts.append(pos)
+            pos += len(c) + 1
+        for f in scan(CELL_SEP.join(cells)):
+            found.setdefault(f.kind, set()).add(bisect_right(starts, f.start) - 1)
+    return {k: len(v) for k, v in found.items()}
 
 
 def redact_known_values(

@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import detectors, io_formats
+from . import columnar, detectors, io_formats
 from .errors import CleaningError
 from .kanon import KAnonymity
 from .lexicon import CUES_AFTER, CUES_BEFORE
@@ -27,7 +27,6 @@ from .transforms import (
     generalise_date,
     generalise_postcode,
     map_distinct,
-    mask,
 )
 from .validators import PLATE_PROVINCES
 
@@ -90,6 +89,14 @@ class _TableJob:
             self.profiles[name] = prof
             self.reports[name] = ColumnReport(self.table.name, prof.to_dict())
 
+    def profile_samples(self, samples: dict[str, list[str | None]]) -> None:
+        """Profile columns from samples gathered beforehand (JSON Lines: the whole file's keys)."""
+        for name, sample in samples.items():
+            if name not in self.profiles:
+                prof = profile_column(name, sample, self.policy)
+                self.profiles[name] = prof
+                self.reports[name] = ColumnReport(self.table.name, prof.to_dict())
+
     def quasi_columns(self) -> list[str]:
         return [
             c
@@ -111,22 +118,33 @@ class _TableJob:
             self.policy.max_suppression,
         )
         for batch in self.table.batches(columns=cols):
-            ka.observe(list(zip(*self._quasi_values(batch, cols), strict=True)))
+            values = self._quasi_values(batch, cols)
+            _, first, sizes = columnar.group_rows(values)
+            keys = zip(*(v.take(first).to_pylist() for v in values), strict=True)
+            ka.observe_counts(zip(keys, sizes, strict=True))
         self.kanon = ka
         return ka.plan()
 
-    def _quasi_values(self, batch: io_formats.Batch, cols: list[str]) -> list[list[str]]:
+    def _quasi_values(self, batch: io_formats.Batch, cols: list[str]) -> list[pa.Array]:
+        """Level-0 generalised quasi-identifier columns (nulls as "")."""
         out = []
         pos = {c: i for i, c in enumerate(batch.columns)}
         for c in cols:
             arr = batch.strings[pos[c]]
-            fn = _quasi_level0(self.profiles[c], self.policy)
+            prof = self.profiles[c]
             if arr is None:
-                out.append(["*"] * batch.num_rows)
+                out.append(pa.array(["*"] * batch.num_rows, pa.string()))
                 continue
-            if fn is not None:
-                arr = map_distinct(arr, fn)
-            out.append(["" if x is None else x for x in arr.to_pylist()])
+            arr = arr.cast(pa.string()) if arr.type != pa.string() else arr
+            if prof.transform == "generalise" and prof.kind == "birth_date":
+                arr = columnar.generalise_date_column(
+                    arr, str(self.policy.raw["generalise"]["date"])
+                )
+            else:
+                fn = _quasi_level0(prof, self.policy)
+                if fn is not None:
+                    arr = map_distinct(arr, fn)
+            out.append(pc.fill_null(arr, ""))
         return out
 
     # -- transforming
@@ -181,11 +199,12 @@ class _TableJob:
         kind = prof.kind or "mixed"
         t = prof.transform
         if prof.cls == "identifier":
+            # The whole column is personal data: transformed in bulk, never scanned cell by cell.
             if t == "pseudonym":
-                return map_distinct(arr, lambda s: self.pseudo.token(kind, s))
+                return columnar.pseudonymise(arr, kind, self.pseudo)
             if t == "generalise" and kind == "address":
-                return map_distinct(arr, generalise_address)
-            return map_distinct(arr, lambda s: mask(kind, s))
+                return columnar.generalise_address_column(arr)
+            return columnar.mask_column(arr, kind)
         if prof.cls == "quasi_identifier":
             return arr  # generalised with k-anonymity below, all quasi-identifiers together
         if t == "keep":
@@ -220,31 +239,23 @@ class _TableJob:
         if len(present) != len(cols):
             return
         values = self._quasi_values(batch, cols)
-        cache: dict[tuple[str, ...], tuple[str, ...]] = {}
-        rows = []
-        for key in zip(*values, strict=True):
-            g = cache.get(key)
-            if g is None:
-                g = cache[key] = self.kanon.apply(key)
-            rows.append(g)
+        # The plan is applied once per distinct combination, then spread back to the rows.
+        codes, first, _ = columnar.group_rows(values)
+        keys = zip(*(v.take(first).to_pylist() for v in values), strict=True)
+        generalised = [self.kanon.apply(key) for key in keys]
         pos = {c: i for i, c in enumerate(batch.columns)}
         for j, c in enumerate(cols):
-            new_col = [r[j] for r in rows]
             orig = batch.strings[pos[c]]
+            if orig is None:
+                continue
+            orig = orig.cast(pa.string()) if orig.type != pa.string() else orig
+            per_group = pa.array([g[j] for g in generalised], type=pa.string())
             # Keep empty cells empty: a missing value is not a generalised one.
-            if orig is not None:
-                orig_list = orig.to_pylist()
-                new_col = [
-                    o if (o is None or o == "") else n
-                    for o, n in zip(orig_list, new_col, strict=True)
-                ]
-            arr = pa.array(new_col, type=pa.string())
-            rep = self.reports[c]
-            if orig is not None:
-                changed = _count_changed(orig, arr)
-                rep.changed += changed
-                if changed:
-                    out[c] = arr
+            arr = pc.if_else(columnar.non_empty(orig), pc.take(per_group, codes), orig)
+            changed = _count_changed(orig, arr)
+            self.reports[c].changed += changed
+            if changed:
+                out[c] = arr
 
 
 def _count_empty(arr: pa.Array) -> int:
@@ -305,6 +316,9 @@ def anonymize_file(
     try:
         for table in tables:
             job = _TableJob(table, pol, pseudo)
+            survey = getattr(table, "survey", None)
+            if survey is not None:
+                job.profile_samples(survey(pol.sample_rows))
             batches = table.batches()
             first = next(batches, None)
             if first is None:
@@ -317,7 +331,8 @@ def anonymize_file(
                 if stats is not None:
                     stats["table"] = table.name
                     report.k_anonymity.append(stats)
-                # Column order of the first batch; JSON Lines keys first seen later are appended.
+                # JSON Lines batches carry every key of the file (surveyed above), so the first
+                # batch's columns are all the columns.
                 writer.start_table(table.name, job.output_columns(first.columns))
                 pending: io_formats.Batch | None = first
                 while pending is not None:

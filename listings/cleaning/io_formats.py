@@ -289,7 +289,7 @@ class JsonlTable:
         self._fh: Any = None
         self.columns: list[str] = []
 
-    def batches(self, columns: list[str] | None = None) -> Iterator[Batch]:
+    def _row_lists(self) -> Iterator[list[dict[str, Any]]]:
         self._fh = open(self.path, "rb")  # noqa: SIM115 - closed below
         decoder = codecs.getincrementaldecoder(self.encoding)()
         try:
@@ -311,12 +311,36 @@ class JsonlTable:
                     raise CleaningError(f"line {lineno} is not a JSON object")
                 rows.append(obj)
                 if len(rows) >= ROW_BATCH:
-                    yield self._batch(rows, columns)
+                    yield rows
                     rows = []
             if rows:
-                yield self._batch(rows, columns)
+                yield rows
         finally:
             self._fh.close()
+
+    def survey(self, sample_rows: int) -> dict[str, list[str | None]]:
+        """A first pass over the whole file: every key (in order of first appearance) with the
+        first ``sample_rows`` values it takes.
+
+        Keys that appear only late in the file are thereby profiled, written and (if they are
+        quasi-identifiers) part of k-anonymity like the others; afterwards every batch carries
+        every key.
+        """
+        samples: dict[str, list[str | None]] = {}
+        for rows in self._row_lists():
+            for row in rows:
+                for key, value in row.items():
+                    values = samples.get(key)
+                    if values is None:
+                        values = samples[key] = []
+                    if len(values) < sample_rows:
+                        values.append(_cell_text(value))
+        self.columns = list(samples)
+        return samples
+
+    def batches(self, columns: list[str] | None = None) -> Iterator[Batch]:
+        for rows in self._row_lists():
+            yield self._batch(rows, columns)
 
     def _batch(self, rows: list[dict[str, Any]], columns: list[str] | None) -> Batch:
         seen = dict.fromkeys(self.columns)
@@ -360,7 +384,8 @@ class JsonlWriter:
         for i, c in enumerate(batch.columns):
             if c in out and batch.strings[i] is not None and out[c] is not batch.strings[i]:
                 changed[c] = (out[c].to_pylist(), batch.strings[i].to_pylist())  # type: ignore[union-attr]
-        dropped = set(batch.columns) - self._columns
+        # Keys without an output array are the dropped ones (every key of a row is a column).
+        dropped = {c for c in batch.columns if c not in out}
         lines = []
         for j, row in enumerate(rows):
             new = {}

@@ -12,7 +12,7 @@ suppresses
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +69,16 @@ class KAnonymity:
 
     def observe(self, rows: Sequence[tuple[str, ...]]) -> None:
         self.counts.update(rows)
+        self._check_size()
+
+    def observe_counts(self, counted: Iterable[tuple[tuple[str, ...], int]]) -> None:
+        """Like :meth:`observe`, for combinations already counted (one entry per distinct one)."""
+        counts = self.counts
+        for key, n in counted:
+            counts[key] += n
+        self._check_size()
+
+    def _check_size(self) -> None:
         if len(self.counts) > MAX_COMBINATIONS:
             raise CleaningError(
                 "too many distinct quasi-identifier combinations for k-anonymity; "

@@ -7,6 +7,7 @@ fails the checksum is still somebody's (mistyped) ID and is transformed with the
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -240,6 +241,43 @@ def header_kind(header: str) -> tuple[str, str | None, str] | None:
     return None
 
 
+# Checks that can only pass on a value with (or without) a Chinese character: skipping them where
+# they cannot pass leaves every share unchanged and halves the profiling time.
+_NEEDS_HAN = frozenset({"name", "address", "plate", "district"})
+_NO_HAN = frozenset(
+    {"id_card", "mobile", "landline", "bank_card", "email", "ip", "passport", "uscc", "postcode"}
+)
+
+
+class _Sample:
+    """The sampled values counted once per distinct value; shares weighted by the counts."""
+
+    def __init__(self, values: Sequence[str]) -> None:
+        self.n = len(values)
+        self.counts = Counter(values)
+        self.han = {s: bool(_HAN.search(s)) for s in self.counts}
+        self.passed: dict[str, set[str]] = {}
+
+    def run(self, kind: str, check: Callable[[str], bool]) -> float:
+        if kind in _NEEDS_HAN:
+            cands = [s for s, h in self.han.items() if h]
+        elif kind in _NO_HAN:
+            cands = [s for s, h in self.han.items() if not h]
+            if kind == "email":
+                cands = [s for s in cands if "@" in s or "＠" in s]
+        else:
+            cands = list(self.counts)
+        ok = {s for s in cands if check(s)}
+        self.passed[kind] = ok
+        return self.weight(ok)
+
+    def weight(self, values: set[str]) -> float:
+        return sum(self.counts[s] for s in values) / self.n if self.n else 0.0
+
+    def share(self, check: Callable[[str], bool]) -> float:
+        return self.weight({s for s in self.counts if check(s)})
+
+
 def _share(values: Sequence[str], check: Callable[[str], bool]) -> float:
     return sum(1 for s in values if check(s)) / len(values) if values else 0.0
 
@@ -251,10 +289,11 @@ def profile_column(name: str, sample: Sequence[str | None], policy: Policy) -> C
     id_threshold = float(policy.raw["profiling"]["identifier_share"])
     name_threshold = float(policy.raw["profiling"]["name_share"])
 
-    shares = {kind: round(_share(values, check), 4) for kind, check in VALUE_CHECKS.items()}
+    counted = _Sample(values)
+    shares = {kind: round(counted.run(kind, check), 4) for kind, check in VALUE_CHECKS.items()}
     evidence["value_shares"] = {k: s for k, s in shares.items() if s > 0}
     avg_len = sum(len(s) for s in values) / len(values) if values else 0.0
-    han_share = _share(values, lambda s: bool(_HAN.search(s)))
+    han_share = counted.weight({s for s, h in counted.han.items() if h})
     evidence["avg_length"] = round(avg_len, 1)
     distinct = len(set(values)) / len(values) if values else 0.0
     evidence["distinct_share"] = round(distinct, 4)
@@ -290,18 +329,14 @@ def profile_column(name: str, sample: Sequence[str | None], policy: Policy) -> C
             return "identifier", "name"
         if shares["address"] >= id_threshold:
             return "identifier", "address"
-        combined = _share(
-            values,
-            lambda s: any(
-                VALUE_CHECKS[k](s) for k in ("id_card", "mobile", "bank_card", "email", "passport")
-            ),
-        )
+        strong = ("id_card", "mobile", "bank_card", "email", "passport")
+        combined = counted.weight(set().union(*(counted.passed[k] for k in strong)))
         if combined >= id_threshold:
             evidence["combined_identifier_share"] = round(combined, 4)
             return "identifier", "mixed"
         if header and header[0] == "quasi_identifier":
             return "quasi_identifier", header[1]
-        q = {k: _share(values, c) for k, c in QUASI_CHECKS.items()}
+        q = {k: counted.run(k, c) for k, c in QUASI_CHECKS.items()}
         if q["gender"] >= 0.9:
             evidence["value_shares"]["gender"] = round(q["gender"], 4)
             return "quasi_identifier", "gender"
@@ -324,10 +359,7 @@ def profile_column(name: str, sample: Sequence[str | None], policy: Policy) -> C
         )
         kind = override.kind or kind
     if cls in ("free_text", "other") and values:
-        found: dict[str, int] = {}
-        for s in values[:500]:
-            for k in detectors.kinds_in(s):
-                found[k] = found.get(k, 0) + 1
+        found = detectors.kinds_per_cell(values[:500])
         if found:
             evidence["sample_findings"] = found
     transform = (

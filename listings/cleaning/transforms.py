@@ -6,6 +6,7 @@ values (the common case for people in transactional data) are computed once per 
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 from collections.abc import Callable
@@ -44,10 +45,29 @@ class Pseudonymizer:
 
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
+        # HMAC (RFC 2104) with the keyed inner and outer SHA-256 states computed once: copying a
+        # hash state is ~3x cheaper per value than hmac.digest(), which redoes the key schedule.
+        key = secret if len(secret) <= 64 else hashlib.sha256(secret).digest()
+        key = key.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
 
     def token(self, kind: str, value: str) -> str:
         mac = hmac.digest(self._secret, f"{kind}\x00{canonical(kind, value)}".encode(), "sha256")
         return f"{kind}_{mac[:8].hex()}"
+
+    def tokens(self, kind: str, canonical_values: list[str]) -> list[str]:
+        """``token(kind, v)`` for values already in :func:`canonical` form, in one tight loop."""
+        inner, outer = self._inner.copy, self._outer.copy
+        prefix = f"{kind}\x00".encode()
+        out = []
+        for value in canonical_values:
+            h = inner()
+            h.update(prefix + value.encode())
+            o = outer()
+            o.update(h.digest())
+            out.append(f"{kind}_{o.digest()[:8].hex()}")
+        return out
 
     def __repr__(self) -> str:  # never show the secret, even in a debugger or a traceback
         return "Pseudonymizer(<secret>)"

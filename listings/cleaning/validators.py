@@ -21,6 +21,7 @@ from operator import mul
 _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _FULLWIDTH[0x3000] = 0x20  # ideographic space
 FULLWIDTH_TABLE = str.maketrans(_FULLWIDTH)
+_NEEDS_FOLD = re.compile("[\u3000\uff01-\uff5e]")
 
 # Separators people put inside long numbers: spaces, hyphens, dashes.
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u00a0]")
@@ -28,7 +29,8 @@ _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u00a0]")
 
 def normalise(value: str) -> str:
     """Full-width to ASCII and strip surrounding whitespace."""
-    if value.isascii():  # the common case; str.translate with a dict is slow
+    # The common cases; str.translate with a dict is slow.
+    if value.isascii() or not _NEEDS_FOLD.search(value):
         return value.strip()
     return value.translate(FULLWIDTH_TABLE).strip()
 
@@ -220,7 +222,11 @@ def card_scheme_ok(d: str) -> bool:
 
 
 def is_bank_card(value: str) -> bool:
-    d = digits_only(value)
+    return bank_card_digits_ok(digits_only(value))
+
+
+def bank_card_digits_ok(d: str) -> bool:
+    """:func:`is_bank_card` for an already normalised, separator-free string."""
     if not (13 <= len(d) <= 19) or not d.isascii() or not d.isdigit():
         return False
     if not card_scheme_ok(d) or not luhn_ok(d):

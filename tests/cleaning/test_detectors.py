@@ -114,3 +114,63 @@ def test_any_mobile_and_card_found(left, middle, seed):
     mob, card = mobile(rng), bank_card(rng, rng.choice([16, 19]))
     out = d.redact(f"{left}{mob}{middle}{card}{left}")
     assert mob not in out and card not in out
+
+
+FULLWIDTH = {ord(c): ord(c) + 0xFEE0 for c in "0123456789"}
+
+
+def test_legacy_15_digit_id_and_passports_in_text():
+    assert v.is_resident_id15("110105850315123")
+    out = d.redact("旧身份证110105850315123已换，护照E12345678和EA1234567，旧护照G12345678号")
+    assert out == "旧身份证[身份证号]已换，护照[护照号]和[护照号]，旧护照[护照号]号"
+    # Wrong region or impossible date: a 15-digit number that is not an ID survives.
+    for text in ("编号990105850315123", "编号110105851315123"):
+        assert d.redact(text) == text
+
+
+def test_fullwidth_resident_id_in_text():
+    rid = resident_id(random.Random(12))
+    assert d.redact(f"身份证{rid.translate(FULLWIDTH)}号") == "身份证[身份证号]号"
+
+
+def test_country_code_prefixes_on_mobiles():
+    mob = mobile(random.Random(13))
+    for shown in (
+        f"+86{mob}",
+        f"+86 {mob}",
+        f"+86-{mob[:3]}-{mob[3:7]}-{mob[7:]}",
+        f"0086{mob}",
+        f"0086 {mob[:3]} {mob[3:7]} {mob[7:]}",
+        f"0086-{mob}",
+    ):
+        out = d.redact(f"手机{shown}联系")
+        assert out == "手机[手机号]联系", shown
+
+
+def test_landlines_with_area_code_and_dash():
+    text = "座机0571-88886666转，办公室021-6234567。总机(010)62345678"
+    assert d.redact(text) == "座机[电话]转，办公室[电话]。总机[电话]"
+
+
+def test_ipv6_full_and_compressed_in_text():
+    text = "服务器2408:8207:1851:2a60:1c5e:9d3a:4b2f:77e1登录，本机fe80::1ff:fe23:4567:890a异常"
+    assert d.redact(text) == "服务器[IP地址]登录，本机[IP地址]异常"
+    assert d.redact("会议时间10:30:00开始") == "会议时间10:30:00开始"
+
+
+def test_uscc_glued_to_chinese_text():
+    code = uscc(random.Random(14))
+    assert d.redact(f"统一社会信用代码{code}有效") == "统一社会信用代码[信用代码]有效"
+    broken = code[:-1] + next(c for c in v.USCC_ALPHABET if c != code[-1])
+    assert d.redact(f"代码{broken}有效") == f"代码{broken}有效"
+
+
+def test_new_energy_plates_with_six_characters():
+    text = "新能源车粤BD12345停放，沪AF12345和京A12345F，号牌苏E·12345"
+    assert d.redact(text) == "新能源车[车牌号]停放，[车牌号]和[车牌号]，号牌[车牌号]"
+
+
+def test_no_finding_spans_two_cells():
+    """A cue word ending one cell must not swallow the start of the next cell."""
+    cells = ["备注患者", "张伟来电", "联系(010)", "62345678", "身份证"]
+    assert d.redact_many(cells) == [d.redact(c) for c in cells]

@@ -149,3 +149,40 @@ def test_progress_and_drop_policy(tmp_path):
     )
     assert calls and calls[-1][0] == 20
     assert "银行卡号" not in dst.read_text().splitlines()[0]
+
+
+def test_jsonl_keys_first_seen_after_the_first_batch_are_classified_and_written(tmp_path):
+    """Keys that appear only late in a JSON Lines file must reach the buyer, transformed."""
+    rng = random.Random(21)
+    n = 12_000  # more than two reader batches
+    late_from = 7_000
+    src, dst = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    late_phones, late_ids = [], []
+    with open(src, "w", encoding="utf-8") as f:
+        for i in range(n):
+            row = {"编号": i, "金额": f"{i % 97}.5"}
+            if i >= late_from:
+                late_phones.append(mobile(rng))
+                late_ids.append(resident_id(rng))
+                row["联系电话"] = late_phones[-1]
+                row["身份证号"] = late_ids[-1]
+                row["备注"] = f"客户来电，回拨{late_phones[-1]}，很高兴"
+                row["城市"] = "杭州市"
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    report = anonymize_file(
+        src, dst, secret=SECRET, policy={"columns": {"城市": {"transform": "drop"}}}
+    ).to_dict()
+    out = [json.loads(line) for line in dst.read_text(encoding="utf-8").splitlines()]
+    assert len(out) == n
+    assert set(out[0]) == {"编号", "金额"}  # rows keep their own keys
+    late = out[late_from:]
+    assert all({"编号", "金额", "联系电话", "身份证号", "备注"} == set(r) for r in late)
+    text = dst.read_text(encoding="utf-8")
+    assert not any(p in text for p in late_phones) and not any(x in text for x in late_ids)
+    assert all(r["联系电话"].startswith("mobile_") for r in late)
+    assert all("[手机号]" in r["备注"] and "很高兴" in r["备注"] for r in late)
+    assert out[5]["金额"] == "5.5"
+    by_name = {c["name"]: c for c in report["columns"]}
+    assert by_name["联系电话"]["classification"] == "identifier"
+    assert by_name["身份证号"]["type"] == "id_card"
+    assert by_name["城市"]["transform"] == "drop" and "城市" not in text
