@@ -26,6 +26,7 @@ urlpatterns = [
     ),
     # Each app owns its part of the API; they are mounted side by side under /api/v1/.
     path("", include("listings.api_urls")),
+    path("", include("listings.pipeline.api_urls")),
     path("", include("licensing.api_urls")),
     path("", include("exchange.ledger.api_urls")),
     path("", include("exchange.trading.api_urls")),

@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "exchange.ledger",
     "exchange.trading",
     "listings",
+    "listings.pipeline",
     "licensing",
 ]
 
@@ -202,7 +203,18 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Data exchange API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several models have a `status` or `kind`; name each enum after its model so the schema's
+    # components do not collide.
+    "ENUM_NAME_OVERRIDES": {
+        "ListingStatusEnum": "listings.models.Listing.Status",
+        "ListingVersionStatusEnum": "listings.models.ListingVersion.Status",
+        "PricePlanKindEnum": "listings.models.PricePlan.Kind",
+        "OrganisationKindEnum": "exchange.participants.models.Organisation.Kind",
+        "OrganisationStatusEnum": "exchange.participants.models.Organisation.Status",
+    },
 }
+# Catalogue searches are cached this many seconds per kind of viewer (writes invalidate at once).
+LISTINGS_SEARCH_CACHE_SECONDS = env_int("LISTINGS_SEARCH_CACHE_SECONDS", 60)
 
 # --- Object storage ---------------------------------------------------------------------------
 # "local": two folders under STORAGE_LOCAL_ROOT, links signed by Django.
@@ -279,6 +291,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 3600.0,
     },
     "ledger-verify": {"task": "exchange.ledger.tasks.verify_ledger", "schedule": 86400.0},
+    "licensing-expire-due-licences": {
+        "task": "licensing.expire_due_licences",
+        "schedule": 300.0,
+    },
 }
 
 # --- Platform rules ---------------------------------------------------------------------------

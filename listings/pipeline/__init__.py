@@ -1,0 +1,1 @@
+"""The upload pipeline: quarantine → validate → profile → anonymise → publish, on Celery."""

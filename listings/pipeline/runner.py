@@ -1,0 +1,331 @@
+"""The pipeline's stages. Called by the thin tasks in tasks.py; each stage is safe to rerun.
+
+prepare(upload)        validate → profile (pin column classes) → split into chunks in quarantine
+clean_chunk(upload, i) anonymise one chunk with the pinned policy → fixed output key
+publish(upload)        merge outputs in order → PUBLISHED under a key derived from the version
+                       and the engine version → record the version's files, schema, sample, report
+
+Idempotence: every output has a fixed key, and each stage first looks for its result (chunk
+objects, ChunkResult rows, a published version), so a redelivered task redoes only what is
+missing. A failure ends the upload as rejected (the file's fault) or failed (ours) and publishes
+nothing: the published object is written last, in one atomic PUT, and removed again if the
+database could not record it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from django.db import IntegrityError
+
+from exchange.storage import Area, ObjectNotFound, get_storage
+from listings.cleaning import ENGINE_VERSION, anonymize_file, load_policy
+from listings.models import ListingVersion
+from listings.pipeline import chunking, conf, services
+from listings.pipeline.models import ChunkResult, Upload
+from listings.pipeline.validation import validate_file
+
+logger = logging.getLogger(__name__)
+
+MEDIA_TYPES = {
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+    "jsonl": "application/jsonl",
+    "parquet": "application/vnd.apache.parquet",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+PROFILE_SAMPLE_ROWS = 2000
+
+
+def chunk_key(upload: Upload, index: int, fmt: str) -> str:
+    return f"work/{upload.pk}/chunks/{index:05d}.{fmt}"
+
+
+def output_key(upload: Upload, index: int, fmt: str) -> str:
+    return f"work/{upload.pk}/{ENGINE_VERSION}/out-{index:05d}.{fmt}"
+
+
+def published_key(upload: Upload, fmt: str) -> str:
+    version = upload.version
+    return (
+        f"datasets/{version.listing_id}/v{version.number}/{ENGINE_VERSION}/"
+        f"{services.safe_filename(upload, fmt)}"
+    )
+
+
+@contextmanager
+def workdir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="pipeline-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _download(area: Area, key: str, target: Path) -> None:
+    with get_storage().open_read(area, key) as source, open(target, "wb") as out:
+        shutil.copyfileobj(source, out, 1024 * 1024)
+
+
+def _upload(area: Area, key: str, source: Path, content_type: str | None = None) -> Any:
+    with open(source, "rb") as f:
+        return get_storage().put_stream(area, key, f, content_type)
+
+
+def pinned_policy(upload: Upload, sample_path: Path, fmt: str, secret: bytes, tmp: Path) -> dict:
+    """Profile a head sample once and pin every column's class and type into the policy, so
+    every chunk cleans the same columns the same way whatever its own values look like."""
+    out = tmp / f"profile-out.{fmt}"
+    report = anonymize_file(
+        str(sample_path), str(out), fmt=fmt, policy=upload.policy, secret=secret
+    ).to_dict()
+    policy = load_policy(upload.policy).raw
+    pinned = dict(policy.get("columns") or {})
+    for column in report["columns"]:
+        name = column["name"]
+        spec = dict(pinned.get(name) or {})
+        spec.setdefault("class", column["classification"])
+        if column.get("type"):
+            spec.setdefault("type", column["type"])
+        pinned[name] = spec
+    policy["columns"] = pinned
+    return policy
+
+
+def _head_sample(chunk: Path, fmt: str, target: Path) -> None:
+    """The first PROFILE_SAMPLE_ROWS records of a UTF-8 text chunk."""
+    with (
+        open(chunk, encoding="utf-8", newline="") as source,
+        open(target, "w", encoding="utf-8", newline="") as out,
+    ):
+        if fmt == "jsonl":
+            for count, line in enumerate(source):
+                if count >= PROFILE_SAMPLE_ROWS:
+                    break
+                out.write(line)
+            return
+        import csv
+
+        delimiter = "\t" if fmt == "tsv" else ","
+        reader = csv.reader(source, delimiter=delimiter)
+        writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+        for count, row in enumerate(reader):
+            if count > PROFILE_SAMPLE_ROWS:
+                break
+            writer.writerow(row)
+
+
+def prepare(upload: Upload) -> int:
+    """Validate, profile and split. Returns the number of chunks (already in quarantine).
+
+    A rerun after a crash finds the chunks of the first run (chunks_total and the objects) and
+    returns at once. Raises validation.Rejection for a bad file."""
+    storage = get_storage()
+    if (
+        upload.chunks_total
+        and upload.plan
+        and all(
+            storage.exists(Area.QUARANTINE, chunk_key(upload, i, upload.plan["format"]))
+            for i in range(upload.chunks_total)
+        )
+    ):
+        return upload.chunks_total
+    secret = services.dataset_secret(upload.version)
+    with workdir() as tmp:
+        raw = tmp / "raw"
+        services.set_stage(str(upload.pk), Upload.Stage.VALIDATE, 0.1)
+        _download(Area.QUARANTINE, upload.quarantine_key, raw)
+        filename = upload.display_name
+        validated = validate_file(raw, filename, conf.limits())
+        try:
+            fmt = validated.format
+            services.set_stage(str(upload.pk), Upload.Stage.PROFILE, 0.0)
+            if fmt in chunking.SPLITTABLE:
+                chunks = chunking.split_text(
+                    validated.path,
+                    fmt,
+                    validated.encoding or "utf-8",
+                    conf.chunk_bytes(),
+                    tmp / "c",
+                )
+                sample = tmp / f"sample.{fmt}"
+                _head_sample(chunks[0], fmt, sample)
+                policy = pinned_policy(upload, sample, fmt, secret, tmp)
+            else:
+                chunks = [validated.path]
+                policy = load_policy(upload.policy).raw
+            for index, path in enumerate(chunks):
+                _upload(Area.QUARANTINE, chunk_key(upload, index, fmt), path)
+                services.set_stage(str(upload.pk), Upload.Stage.PROFILE, (index + 1) / len(chunks))
+        finally:
+            validated.cleanup()
+    plan = {
+        "format": fmt,
+        "encoding": validated.encoding,
+        "columns": validated.columns,
+        "rows": validated.rows,
+        "archive": validated.archive,
+        "policy": policy,
+    }
+    Upload.objects.filter(pk=upload.pk).update(plan=plan, chunks_total=len(chunks))
+    upload.plan, upload.chunks_total = plan, len(chunks)
+    services.set_stage(str(upload.pk), Upload.Stage.ANONYMISE, 0.0)
+    return len(chunks)
+
+
+def _plan(upload: Upload) -> dict[str, Any]:
+    if not upload.plan:
+        raise RuntimeError("the upload has no processing plan yet")
+    return upload.plan
+
+
+def clean_chunk(upload: Upload, index: int) -> dict[str, Any]:
+    """Anonymise one chunk. The ChunkResult row is the proof of completion: a rerun returns it."""
+    plan = _plan(upload)
+    done = ChunkResult.objects.filter(upload=upload, index=index).first()
+    if done is not None:
+        return done.report
+    fmt = plan["format"]
+    secret = services.dataset_secret(upload.version)
+    with workdir() as tmp:
+        source = tmp / f"in.{fmt}"
+        target = tmp / f"out.{fmt}"
+        _download(Area.QUARANTINE, chunk_key(upload, index, fmt), source)
+        report = anonymize_file(
+            str(source), str(target), fmt=fmt, policy=plan["policy"], secret=secret
+        ).to_dict()
+        key = output_key(upload, index, fmt)
+        _upload(Area.QUARANTINE, key, target, MEDIA_TYPES.get(fmt))
+    # A duplicate delivery may have finished first, with the same fixed output key.
+    with contextlib.suppress(IntegrityError):
+        ChunkResult.objects.create(
+            upload=upload, index=index, output_key=key, rows=report["rows"], report=report
+        )
+    finished = ChunkResult.objects.filter(upload=upload).count()
+    services.set_stage(str(upload.pk), Upload.Stage.ANONYMISE, finished / upload.chunks_total)
+    return report
+
+
+def merge_reports(reports: list[dict[str, Any]], plan: dict[str, Any]) -> dict[str, Any]:
+    """One report for the file from its chunks' reports: counts added up per column."""
+    if not reports:
+        return {}
+    merged = json.loads(json.dumps(reports[0]))
+    merged["rows"] = sum(r.get("rows", 0) for r in reports)
+    merged["seconds"] = round(sum(r.get("seconds", 0) for r in reports), 3)
+    findings: Counter[str] = Counter()
+    for r in reports:
+        findings.update(r.get("free_text_findings") or {})
+    merged["free_text_findings"] = dict(sorted(findings.items()))
+    by_name = {c["name"]: c for c in merged.get("columns", [])}
+    for r in reports[1:]:
+        for column in r.get("columns", []):
+            target = by_name.get(column["name"])
+            if target is None:
+                continue
+            counts, extra = target.setdefault("counts", {}), column.get("counts", {})
+            for key in ("non_empty_cells", "changed_cells"):
+                counts[key] = counts.get(key, 0) + extra.get(key, 0)
+            if extra.get("findings"):
+                total = Counter(counts.get("findings") or {})
+                total.update(extra["findings"])
+                counts["findings"] = dict(sorted(total.items()))
+    # k-anonymity is enforced chunk by chunk (a group small in one chunk is treated as small even
+    # if other chunks hold more of it): conservative, never weaker than the whole-file figure.
+    merged["k_anonymity"] = [k for r in reports for k in r.get("k_anonymity", [])]
+    merged["chunks"] = len(reports)
+    merged["input"] = {
+        "format": plan["format"],
+        "encoding": plan.get("encoding"),
+        "archive": plan.get("archive"),
+        "rows": plan.get("rows"),
+    }
+    merged.pop("output", None)
+    return merged
+
+
+def publish(upload: Upload) -> ListingVersion:
+    """Merge the chunk outputs in order, write the published object, record the version."""
+    from listings.services import PublishedFile, mark_version_published
+
+    version = ListingVersion.objects.get(pk=upload.version_id)
+    if version.pipeline_status == ListingVersion.PipelineStatus.PUBLISHED:
+        return version
+    plan = _plan(upload)
+    fmt = plan["format"]
+    results = list(ChunkResult.objects.filter(upload=upload).order_by("index"))
+    if len(results) != upload.chunks_total:
+        raise RuntimeError("publish ran before every chunk was cleaned")
+    services.set_stage(str(upload.pk), Upload.Stage.PUBLISH, 0.0)
+    key = published_key(upload, fmt)
+    with workdir() as tmp:
+        parts = []
+        for result in results:
+            part = tmp / f"out-{result.index:05d}.{fmt}"
+            _download(Area.QUARANTINE, result.output_key, part)
+            parts.append(part)
+        merged = tmp / f"merged.{fmt}"
+        if len(parts) == 1:
+            merged = parts[0]
+        else:
+            with open(merged, "wb") as target:
+                chunking.merge_outputs(parts, fmt, target)
+        columns, sample = chunking.read_sample(merged, fmt)
+        info = _upload(Area.PUBLISHED, key, merged, MEDIA_TYPES.get(fmt))
+    report = merge_reports([r.report for r in results], plan)
+    schema = chunking.table_schema(columns, sample, report.get("columns", []))
+    try:
+        published = mark_version_published(
+            version,
+            files=[
+                PublishedFile(
+                    name=key.rsplit("/", 1)[-1],
+                    format=fmt,
+                    size=info.size,
+                    sha256=info.sha256,
+                    storage_key=key,
+                    media_type=MEDIA_TYPES.get(fmt, ""),
+                    row_count=report.get("rows"),
+                )
+            ],
+            table_schema=schema,
+            row_count=int(report.get("rows") or 0),
+            sample_rows=sample,
+            cleaning_report=report,
+            engine_version=ENGINE_VERSION,
+        )
+    except Exception:
+        # Never leave a published object the database does not know about.
+        get_storage().delete(Area.PUBLISHED, key)
+        raise
+    Upload.objects.filter(pk=upload.pk).update(report=report)
+    return published
+
+
+def discard_outputs(upload: Upload) -> None:
+    """After a failure: remove work objects and any published object of this upload."""
+    storage = get_storage()
+    for key in list(storage.list_keys(Area.QUARANTINE, f"work/{upload.pk}/")):
+        storage.delete(Area.QUARANTINE, key)
+    version = ListingVersion.objects.get(pk=upload.version_id)
+    if version.pipeline_status != ListingVersion.PipelineStatus.PUBLISHED and upload.plan:
+        storage.delete(Area.PUBLISHED, published_key(upload, upload.plan["format"]))
+
+
+def discard_quarantine(upload: Upload) -> None:
+    """After publishing: the raw file and the work objects leave quarantine (retention 0)."""
+    storage = get_storage()
+    for key in list(storage.list_keys(Area.QUARANTINE, f"work/{upload.pk}/")):
+        storage.delete(Area.QUARANTINE, key)
+    if services.quarantine_cleanup_due(upload):
+        with suppress(ObjectNotFound):
+            storage.delete(Area.QUARANTINE, upload.quarantine_key)
