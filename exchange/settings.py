@@ -291,6 +291,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 3600.0,
     },
     "ledger-verify": {"task": "exchange.ledger.tasks.verify_ledger", "schedule": 86400.0},
+    "pipeline-purge-expired-quarantine": {
+        "task": "pipeline.purge_expired_quarantine",
+        "schedule": 600.0,
+    },
     "licensing-expire-due-licences": {
         "task": "licensing.expire_due_licences",
         "schedule": 300.0,

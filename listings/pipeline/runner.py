@@ -14,7 +14,6 @@ database could not record it.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import shutil
@@ -22,10 +21,12 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from exchange.storage import Area, ObjectNotFound, get_storage
 from listings.cleaning import ENGINE_VERSION, anonymize_file, load_policy
@@ -206,7 +207,7 @@ def clean_chunk(upload: Upload, index: int) -> dict[str, Any]:
         key = output_key(upload, index, fmt)
         _upload(Area.QUARANTINE, key, target, MEDIA_TYPES.get(fmt))
     # A duplicate delivery may have finished first, with the same fixed output key.
-    with contextlib.suppress(IntegrityError):
+    with suppress(IntegrityError):
         ChunkResult.objects.create(
             upload=upload, index=index, output_key=key, rows=report["rows"], report=report
         )
@@ -322,10 +323,35 @@ def discard_outputs(upload: Upload) -> None:
 
 
 def discard_quarantine(upload: Upload) -> None:
-    """After publishing: the raw file and the work objects leave quarantine (retention 0)."""
+    """After publishing: the work objects leave quarantine at once; the raw file too when the
+    retention setting is 0 (the default), else purge_expired_quarantine() removes it later."""
     storage = get_storage()
     for key in list(storage.list_keys(Area.QUARANTINE, f"work/{upload.pk}/")):
         storage.delete(Area.QUARANTINE, key)
-    if services.quarantine_cleanup_due(upload):
-        with suppress(ObjectNotFound):
-            storage.delete(Area.QUARANTINE, upload.quarantine_key)
+    if conf.keep_quarantine_seconds() == 0:
+        purge_raw(upload)
+
+
+def purge_raw(upload: Upload) -> None:
+    with suppress(ObjectNotFound):
+        get_storage().delete(Area.QUARANTINE, upload.quarantine_key)
+    Upload.objects.filter(pk=upload.pk).update(quarantine_purged_at=timezone.now())
+
+
+def purge_expired_quarantine(now: datetime | None = None, limit: int = 500) -> int:
+    """Delete raw uploads of finished jobs (published, rejected or failed) older than the
+    retention setting. Rows are claimed with SKIP LOCKED, so two schedulers never overlap."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=conf.keep_quarantine_seconds())
+    finished = (Upload.Status.PUBLISHED, Upload.Status.REJECTED, Upload.Status.FAILED)
+    purged = 0
+    with transaction.atomic():
+        due = list(
+            Upload.objects.select_for_update(skip_locked=True)
+            .filter(status__in=finished, finished_at__lte=cutoff, quarantine_purged_at=None)
+            .order_by("finished_at")[:limit]
+        )
+        for upload in due:
+            purge_raw(upload)
+            purged += 1
+    return purged

@@ -339,10 +339,6 @@ def _finish(upload_id: str, status: str, code: str, reason: str) -> None:
     )
 
 
-def quarantine_cleanup_due(upload: Upload) -> bool:
-    return conf.keep_quarantine_seconds() == 0
-
-
 def safe_filename(upload: Upload, fmt: str) -> str:
     """The published file's name: derived from the listing and version, never the upload's."""
     version = upload.version

@@ -24,7 +24,7 @@ from exchange.celery import app
 from exchange.storage import StorageUnavailable
 from exchange.tasks_base import TRANSIENT_ERRORS, GuardedTask
 from listings.cleaning import CleaningError
-from listings.pipeline import runner, services
+from listings.pipeline import conf, runner, services
 from listings.pipeline.models import Upload
 from listings.pipeline.validation import Rejection
 
@@ -57,6 +57,7 @@ def fail(upload_id: str, code: str, reason: str) -> None:
     except Exception:
         logger.exception("upload %s: could not discard outputs after failure", upload_id)
     services.finish_failed(upload_id, code, reason)
+    _purge_if_due(upload)
 
 
 def reject(upload_id: str, code: str, reason: str) -> None:
@@ -64,6 +65,14 @@ def reject(upload_id: str, code: str, reason: str) -> None:
     if upload is not None:
         runner.discard_outputs(upload)
     services.finish_rejected(upload_id, code, reason)
+    if upload is not None:
+        _purge_if_due(upload)
+
+
+def _purge_if_due(upload: Upload) -> None:
+    # With no retention, a refused file leaves quarantine as soon as the refusal is recorded.
+    if conf.keep_quarantine_seconds() == 0:
+        runner.purge_raw(upload)
 
 
 def _guarded(upload_id: str, step: Any) -> Any:
@@ -127,3 +136,9 @@ def publish_upload(self: PipelineTask, upload_id: str) -> None:
                 changes={"version_id": upload.version_id},
             )
     runner.discard_quarantine(upload)
+
+
+@app.task(base=GuardedTask, name="pipeline.purge_expired_quarantine")
+def purge_expired_quarantine() -> int:
+    """Beat: raw uploads leave quarantine once their retention has passed."""
+    return runner.purge_expired_quarantine()
