@@ -206,6 +206,7 @@ def main() -> None:
     with seaweed.running(work / "seaweed") as server:
         env = {**os.environ, **ENV, **server.env(), "DJANGO_SETTINGS_MODULE": "exchange.settings"}
         os.environ.update({k: v for k, v in env.items() if k in ENV or k.startswith("S3_")})
+        os.environ["DJANGO_SETTINGS_MODULE"] = "exchange.settings"
         migrate = [sys.executable, "manage.py", "migrate", "-v0"]
         subprocess.run(migrate, cwd=ROOT, env=env, check=True)
         import django

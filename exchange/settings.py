@@ -285,7 +285,19 @@ IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
 IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = env_int("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", 120)
 LEDGER_MAX_AMOUNT_FEN = env_int("LEDGER_MAX_AMOUNT_FEN", 10**12 - 100)
 
+# --- Trading ----------------------------------------------------------------------------------
+PLATFORM_FEE_BPS = env_int("PLATFORM_FEE_BPS", 500)  # basis points of each sale; floor in fen
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+WEBHOOK_BACKOFF_BASE_SECONDS = env_int("WEBHOOK_BACKOFF_BASE_SECONDS", 30)
+WEBHOOK_BACKOFF_MAX_SECONDS = env_int("WEBHOOK_BACKOFF_MAX_SECONDS", 21600)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5)
+# Webhook targets on loopback or private networks are refused (SSRF) unless this is on.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "trading-auto-accept": {"task": "trading.auto_accept_due_orders", "schedule": 60.0},
+    "trading-retry-webhooks": {"task": "trading.retry_webhooks", "schedule": 60.0},
+    "trading-notify-subscribers": {"task": "trading.notify_subscribers", "schedule": 300.0},
     "ledger-purge-idempotency-keys": {
         "task": "exchange.ledger.tasks.purge_idempotency_keys",
         "schedule": 3600.0,
