@@ -1,7 +1,7 @@
 """Trading benchmark: full trades per second through the HTTP API against gunicorn on PostgreSQL.
 
     .venv/bin/python bench/trade_bench.py --clients 8 --trades 400 --workers 3 \\
-        [--write docs/BENCHMARKS_trade.md]
+        [--write /tmp/trade.md]   (then paste into docs/BENCHMARKS.md)
 
 1. (Re)creates the dedicated database `exchange_tradebench` (DATABASE_URL's server; it is
    dropped), migrates it, and seeds one seller with an approved, published version (a file in a

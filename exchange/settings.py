@@ -84,7 +84,8 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The console replaces the stock admin site: every admin.register lands on ConsoleSite.
+    "exchange.console.admin_config.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -92,6 +93,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "exchange.participants",
     "exchange.audit",
     "exchange.web",
@@ -100,6 +102,8 @@ INSTALLED_APPS = [
     "listings",
     "listings.pipeline",
     "licensing",
+    "exchange.console",
+    "exchange.portal",
 ]
 
 MIDDLEWARE = [
@@ -203,6 +207,14 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Data exchange API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc come from the sidecar package: no request leaves the site.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "exchange.api_common.schema.add_error_responses",
+    ],
     # Several models have a `status` or `kind`; name each enum after its model so the schema's
     # components do not collide.
     "ENUM_NAME_OVERRIDES": {

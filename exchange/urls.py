@@ -7,6 +7,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("storage/", include("exchange.storage.urls")),
     path("", include("exchange.web.urls")),
+    path("", include("exchange.portal.urls")),
     path("", include("listings.urls")),
     path("", include("licensing.urls")),
     path("", include("exchange.trading.urls")),

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from exchange.audit.models import AuditEvent
+from exchange.console.filters import ActorFilter, ObjectFilter, OrganisationFilter, PeriodFilter
 
 
 @admin.register(AuditEvent)
@@ -17,9 +18,19 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
         "actor_label",
         "organisation_id",
     ]
-    list_filter = ["action", "object_type"]
+    # Browse by actor, organisation, object, action and time (the console's audit filters).
+    list_filter = [
+        PeriodFilter,
+        ActorFilter,
+        OrganisationFilter,
+        ObjectFilter,
+        "action",
+        "object_type",
+    ]
     search_fields = ["action", "object_id", "actor_label"]
+    ordering = ["-id"]  # newest first when browsing; the verifier walks in id order itself
     date_hierarchy = "created_at"
+    show_full_result_count = False  # a COUNT(*) over the whole log on every page is wasted work
 
     # The log is append-only: nobody adds, changes or deletes through the console.
     def has_add_permission(self, request: HttpRequest) -> bool:

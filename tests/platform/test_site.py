@@ -67,7 +67,9 @@ def test_signup_then_login_by_email(client) -> None:
     assert response.status_code == 302
     client.logout()
     bad = client.post("/login/", {"username": "new.user@example.test", "password": "wrong"})
-    assert bad.status_code == 200 and b"errorlist" in bad.content
+    # The refusal is shown as an alert and the typed email is kept in the form.
+    assert bad.status_code == 200 and b'class="form-errors" role="alert"' in bad.content
+    assert b'value="new.user@example.test"' in bad.content
     ok = client.post(
         "/login/", {"username": "new.user@example.test", "password": "a long passphrase 2026"}
     )

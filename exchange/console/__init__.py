@@ -1,0 +1,1 @@
+"""The regulator console: the Django admin, customised for regulators and platform operators."""
