@@ -33,6 +33,7 @@ from licensing.models import (
 )
 from licensing.parameters import normalise_allowed, resolve_choices
 from licensing.rendering import ContractContext, PartyInfo, render_text
+from licensing.signals import licence_revoked
 from listings.models import Listing, ListingVersion, PricePlan, Visibility
 
 EXPIRY_BATCH = 500
@@ -594,6 +595,7 @@ def revoke_licence(*, licence: Licence, actor: User | None, reason: str) -> Lice
         organisation=locked.buyer_id,
         changes={"status": ["active", "revoked"], "reason": locked.status_reason},
     )
+    licence_revoked.send(sender=Licence, licence=locked, reason=locked.status_reason)
     return locked
 
 

@@ -19,11 +19,20 @@ def _on_version_released(sender: Any, version: Any, **kwargs: Any) -> None:
         logger.exception("subscription notice for version %s failed; beat will retry", version.pk)
 
 
+def _on_licence_revoked(sender: Any, licence: Any, reason: str, **kwargs: Any) -> None:
+    # Inside the revoking transaction: the webhook rows commit with the revocation or not at all.
+    from exchange.trading.services import announce_licence_revoked
+
+    announce_licence_revoked(licence, reason)
+
+
 class TradingConfig(AppConfig):
     name = "exchange.trading"
     label = "trading"
 
     def ready(self) -> None:
+        from licensing.signals import licence_revoked
         from listings.signals import version_released
 
         version_released.connect(_on_version_released, dispatch_uid="trading-version-released")
+        licence_revoked.connect(_on_licence_revoked, dispatch_uid="trading-licence-revoked")

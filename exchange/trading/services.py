@@ -723,11 +723,25 @@ def resolve_dispute(
 def _revoke(order: Order, *, reason: str) -> None:
     if order.licence is None:
         return
-    licence = licensing.revoke_licence(licence=order.licence, actor=None, reason=reason)
-    webhooks.emit(
+    # The `licence.revoked` webhook goes out from announce_licence_revoked (licensing's signal),
+    # the same path as a regulator's revocation.
+    licensing.revoke_licence(licence=order.licence, actor=None, reason=reason)
+
+
+def announce_licence_revoked(licence: Licence, reason: str) -> int:
+    """Tell the licensee, by webhook, that its licence was revoked, whoever revoked it. Runs in
+    the revoking transaction."""
+    order = Order.objects.filter(licence=licence).only("pk", "buyer_id").first()
+    return webhooks.emit(
         WebhookEvent.LICENCE_REVOKED,
-        [order.buyer_id],
-        {"licence": {"id": str(licence.pk), "order": order.pk, "reason": reason}},
+        [licence.buyer_id],
+        {
+            "licence": {
+                "id": str(licence.pk),
+                "order": order.pk if order else None,
+                "reason": reason,
+            }
+        },
     )
 
 

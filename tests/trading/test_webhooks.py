@@ -181,3 +181,28 @@ def test_only_subscribed_events_of_the_organisation_are_sent(market: Market) -> 
         "order.settled"
     ]
     assert not WebhookDelivery.objects.filter(endpoint=theirs).exists()
+
+
+def test_a_regulators_revocation_is_announced_to_the_licensee(market: Market) -> None:
+    """However a licence is revoked (a regulator here, a refund in the lifecycle tests), the
+    licensee's endpoint gets one `licence.revoked` event naming the licence, order and reason."""
+    from licensing.services import revoke_licence
+    from tests.factories import regulator
+
+    buyer = market.buyer()
+    hook = endpoint_for(market, buyer.organisation, "https://a.example.test/", ["licence.revoked"])
+    seller_hook = endpoint_for(
+        market, market.seller.organisation, "https://s.example.test/", ["licence.revoked"]
+    )
+    order = market.funded(buyer, market.plan())
+    revoke_licence(licence=order.licence, actor=regulator(), reason="unlawful source reported")
+    deliveries = list(WebhookDelivery.objects.filter(endpoint=hook))
+    assert [d.event for d in deliveries] == ["licence.revoked"]
+    assert deliveries[0].payload["data"] == {
+        "licence": {
+            "id": str(order.licence_id),
+            "order": order.pk,
+            "reason": "unlawful source reported",
+        }
+    }
+    assert not WebhookDelivery.objects.filter(endpoint=seller_hook).exists()
