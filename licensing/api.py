@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -14,12 +15,19 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
 )
-from rest_framework import permissions, serializers, status
+from rest_framework import generics, permissions, serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from exchange.api_common.etags import ETAG_PARAMETERS, NOT_MODIFIED, conditional_get
+from exchange.api_common.pagination import (
+    NewestCreatedFirst,
+    NewestIssuedFirst,
+    cursor_page_of,
+    paginate,
+)
 from exchange.participants.models import ApiKey, Organisation, User
 from exchange.participants.permissions import HasScope, NotFrozen, acting_organisation
 from licensing import selectors, services, verification
@@ -70,6 +78,8 @@ class LicenceParameterOutput(serializers.Serializer[Any]):
 
 
 class LicenceTemplateSummaryOutput(serializers.ModelSerializer[LicenceTemplate]):
+    # Keys such as "cc-by-4.0" carry dots: the model's SlugField pattern would misdescribe them.
+    key = serializers.CharField(max_length=64)
     official_url = serializers.SerializerMethodField()
     parameters = serializers.SerializerMethodField()
 
@@ -207,7 +217,7 @@ class OfferCollectionView(APIView):
         )
 
     @extend_schema(
-        responses=OfferOutput(many=True),
+        responses=cursor_page_of(OfferOutput),
         summary="Offers you may see (your own, and active ones on listings you may open)",
         parameters=[
             OpenApiParameter("listing", OpenApiTypes.INT),
@@ -226,7 +236,7 @@ class OfferCollectionView(APIView):
                 if not value.isdigit():
                     raise ValidationError({param: "must be an id"})
                 offers = offers.filter(**{field: int(value)})
-        return Response(OfferOutput(offers, many=True).data)
+        return paginate(self, request, offers, OfferOutput)
 
     @extend_schema(
         request=OfferCreateInput,
@@ -367,12 +377,12 @@ class ContractCollectionView(APIView):
         return list(super().get_permissions())
 
     @extend_schema(
-        responses=ContractSummaryOutput(many=True),
-        summary="Contracts your organisation is party to",
+        responses=cursor_page_of(ContractSummaryOutput),
+        summary="Contracts your organisation is party to, newest first",
     )
     def get(self, request: Request) -> Response:
         contracts = selectors.contracts_visible_to(_user(request), acting_organisation(request))
-        return Response(ContractSummaryOutput(contracts, many=True).data)
+        return paginate(self, request, contracts, ContractSummaryOutput, NewestCreatedFirst)
 
     @extend_schema(
         request=ContractCreateInput,
@@ -409,7 +419,12 @@ class ContractDetailView(APIView):
     permission_classes = [HasScope]
     required_scope = "read"
 
-    @extend_schema(responses=ContractDetailOutput, summary="One contract with texts and policy")
+    @extend_schema(
+        responses={200: ContractDetailOutput, **NOT_MODIFIED},
+        parameters=ETAG_PARAMETERS,
+        summary="One contract with texts and policy",
+    )
+    @conditional_get
     def get(self, request: Request, contract_id: int) -> Response:
         contract = selectors.get_contract(_user(request), acting_organisation(request), contract_id)
         return Response(ContractDetailOutput(contract).data)
@@ -520,21 +535,30 @@ class LicenceOutput(serializers.ModelSerializer[Licence]):
         ]
 
 
-class LicenceListView(APIView):
+class LicenceListView(generics.ListAPIView[Licence]):
     permission_classes = [HasScope]
     required_scope = "read"
+    serializer_class = LicenceOutput
+    pagination_class = NewestIssuedFirst
 
-    @extend_schema(responses=LicenceOutput(many=True), summary="Licences you hold or granted")
-    def get(self, request: Request) -> Response:
-        licences = selectors.licences_visible_to(_user(request), acting_organisation(request))
-        return Response(LicenceOutput(licences, many=True).data)
+    def get_queryset(self) -> QuerySet[Licence]:
+        return selectors.licences_visible_to(_user(self.request), acting_organisation(self.request))
+
+    @extend_schema(summary="Licences you hold or granted, newest first")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
 
 class LicenceDetailView(APIView):
     permission_classes = [HasScope]
     required_scope = "read"
 
-    @extend_schema(responses=LicenceOutput, summary="One licence")
+    @extend_schema(
+        responses={200: LicenceOutput, **NOT_MODIFIED},
+        parameters=ETAG_PARAMETERS,
+        summary="One licence",
+    )
+    @conditional_get
     def get(self, request: Request, licence_id: Any) -> Response:
         licence = selectors.get_licence(_user(request), acting_organisation(request), licence_id)
         return Response(LicenceOutput(licence).data)

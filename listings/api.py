@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from rest_framework import permissions, serializers, status
+from rest_framework import generics, permissions, serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from exchange.api_common.etags import ETAG_PARAMETERS, NOT_MODIFIED, conditional_get
+from exchange.api_common.pagination import OldestSubmittedFirst
 from exchange.participants.models import User
 from exchange.participants.permissions import HasScope, NotFrozen, acting_organisation
 from listings import selectors, services
@@ -222,8 +225,16 @@ def _csv_param(request: Request, name: str) -> list[str]:
     return values[:50]
 
 
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "integer"}]})
+class FacetValueField(serializers.Field[Any, Any, Any, Any]):
+    """A facet's value: a code (category, format...) or, for sellers, the organisation's id."""
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 class FacetEntry(serializers.Serializer[Any]):
-    value = serializers.CharField()
+    value = FacetValueField()
     name = serializers.CharField(required=False, help_text="Display name (sellers).")
     count = serializers.IntegerField()
 
@@ -347,10 +358,12 @@ class ListingDetailView(APIView):
 
     @extend_schema(
         operation_id="listings_detail",
-        responses=ListingDetailOutput,
+        responses={200: ListingDetailOutput, **NOT_MODIFIED},
+        parameters=ETAG_PARAMETERS,
         auth=PUBLIC_READ_AUTH,
         summary="One listing",
     )
+    @conditional_get
     def get(self, request: Request, listing_id: int) -> Response:
         viewer = viewer_of(request)
         listing = selectors.get_listing(viewer, listing_id)
@@ -603,10 +616,12 @@ class VersionDetailView(APIView):
 
     @extend_schema(
         operation_id="listings_versions_detail",
-        responses=VersionOutput,
+        responses={200: VersionOutput, **NOT_MODIFIED},
+        parameters=ETAG_PARAMETERS,
         auth=PUBLIC_READ_AUTH,
         summary="One version",
     )
+    @conditional_get
     def get(self, request: Request, listing_id: int, number: int) -> Response:
         version = selectors.get_version(viewer_of(request), listing_id, number)
         return Response(VersionOutput(version).data)
@@ -669,19 +684,19 @@ def _require_staff(viewer: Viewer) -> None:
         raise PermissionDenied("The review queue is for regulators and platform operators.")
 
 
-class ReviewQueueView(APIView):
+class ReviewQueueView(generics.ListAPIView[ListingVersion]):
     permission_classes = [HasScope]
     required_scope = "read"
+    serializer_class = ReviewItemOutput
+    pagination_class = OldestSubmittedFirst
 
-    @extend_schema(
-        operation_id="reviews_list",
-        responses=ReviewItemOutput(many=True),
-        summary="Versions waiting for review",
-    )
-    def get(self, request: Request) -> Response:
-        _require_staff(viewer_of(request))
-        queue = selectors.review_queue()[:500]
-        return Response(ReviewItemOutput(queue, many=True).data)
+    def get_queryset(self) -> QuerySet[ListingVersion]:
+        _require_staff(viewer_of(self.request))
+        return selectors.review_queue()
+
+    @extend_schema(operation_id="reviews_list", summary="Versions waiting for review, oldest first")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
 
 class ReviewApproveView(APIView):

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -227,6 +228,11 @@ FACET_COLUMNS = ("seller_id", "category", "licence_family", "update_frequency", 
                  "formats")  # fmt: skip
 
 
+def _empty_facets() -> dict[str, list[dict[str, Any]]]:
+    keys = ("category", "licence_family", "update_frequency", "price", "file_format", "seller")
+    return {key: [] for key in keys}
+
+
 @dataclass(frozen=True)
 class RankedPage:
     """Ask _facets for the page too, ranked in the same statement (PostgreSQL relevance sort):
@@ -255,7 +261,12 @@ def _facets(
         SELECT 'page', CAST(id AS TEXT), NULL, CAST(rank AS TEXT)
         FROM (SELECT id, rank FROM m ORDER BY rank DESC, id DESC LIMIT %s OFFSET %s) p"""
         page_params = [page.limit, page.offset]
-    inner_sql, params = qs.order_by().values_list(*columns).query.sql_with_params()
+    try:
+        inner_sql, params = qs.order_by().values_list(*columns).query.sql_with_params()
+    except EmptyResultSet:
+        # A query that can match nothing (e.g. `mine` for a caller acting for no organisation)
+        # has no SQL: the answer is empty, not an error.
+        return 0, _empty_facets(), []
     statement = f"""
         WITH m ({", ".join(columns)}) AS ({inner_sql})
         SELECT 'category', category, COUNT(*), NULL FROM m GROUP BY category
@@ -276,14 +287,7 @@ def _facets(
     with connection.cursor() as cursor:
         cursor.execute(statement, [*params, *page_params])
         rows = cursor.fetchall()
-    facets: dict[str, list[dict[str, Any]]] = {
-        "category": [],
-        "licence_family": [],
-        "update_frequency": [],
-        "price": [],
-        "file_format": [],
-        "seller": [],
-    }
+    facets = _empty_facets()
     formats: dict[str, int] = {}
     ranked: list[tuple[Decimal, int]] = []
     total = 0

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from exchange.api_common.etags import ETAG_PARAMETERS, NOT_MODIFIED, conditional_get
 from exchange.ledger import funding, selectors
 from exchange.ledger.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from exchange.ledger.models import Deposit, Posting, Withdrawal
@@ -135,7 +136,12 @@ class WalletView(APIView):
     permission_classes = [HasScope]
     required_scope = "read"
 
-    @extend_schema(responses=WalletOutput, summary="Balances of your organisation")
+    @extend_schema(
+        responses={200: WalletOutput, **NOT_MODIFIED},
+        parameters=ETAG_PARAMETERS,
+        summary="Balances of your organisation",
+    )
+    @conditional_get
     def get(self, request: Request) -> Response:
         organisation = _organisation(request)
         balances = selectors.wallet_of(organisation)

@@ -4,8 +4,10 @@
         @idempotent
         def post(self, request): ...
 
-- The header is required (400 without it). Keys are scoped to the acting organisation (or to the
-  user when it acts for none), so two tenants never collide.
+- The header is required (400 without it) by @idempotent. @idempotent_when_keyed (order
+  creation, which moves no money yet) honours a key when one is sent and runs plainly without.
+  Keys are scoped to the acting organisation (or to the user when it acts for none), so two
+  tenants never collide.
 - First use: the key is claimed by INSERTing a record in a transaction of its own, committed at
   once; a concurrent request with the same key hits the unique constraint and answers 409 while
   the first is in flight.
@@ -64,6 +66,20 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     ),
 )
 
+#: The same header where it is optional (@idempotent_when_keyed).
+IDEMPOTENCY_KEY_OPTIONAL_PARAMETER = OpenApiParameter(
+    name=HEADER,
+    type=OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Optional but recommended: a unique key (e.g. a UUID) per intended operation, so that a "
+        "retry cannot create a second one. Retrying with the same key and body replays the first "
+        "response; the same key with a different body answers 422; a request still being "
+        "processed answers 409. Keys are kept at least 24 hours."
+    ),
+)
+
 
 class IdempotencyKeyMissing(exceptions.APIException):
     status_code = status.HTTP_400_BAD_REQUEST
@@ -71,6 +87,14 @@ class IdempotencyKeyMissing(exceptions.APIException):
     default_detail = (
         f"This operation moves money: send an {HEADER} header (a unique value such as a UUID, "
         f"at most {MAX_KEY_LENGTH} characters) so that a retry cannot run it twice."
+    )
+
+
+class IdempotencyKeyInvalid(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "idempotency_key_invalid"
+    default_detail = (
+        f"The {HEADER} header must be printable and at most {MAX_KEY_LENGTH} characters long."
     )
 
 
@@ -225,12 +249,26 @@ Handler = TypeVar("Handler", bound=Callable[..., Response])
 
 
 def idempotent(handler: Handler) -> Handler:
-    """Decorate an APIView's post/put/patch/delete so it honours Idempotency-Key."""
+    """Decorate an APIView's post/put/patch/delete so it requires and honours Idempotency-Key."""
+    return _idempotent(handler, required=True)
 
+
+def idempotent_when_keyed(handler: Handler) -> Handler:
+    """Like @idempotent, but a request without the header simply runs (not replay-safe)."""
+    return _idempotent(handler, required=False)
+
+
+def _idempotent(handler: Handler, *, required: bool) -> Handler:
     @functools.wraps(handler)
     def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = (request.headers.get(HEADER) or "").strip()
-        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        if not key:
+            if not required:
+                return handler(view, request, *args, **kwargs)
+            raise IdempotencyKeyMissing()
+        if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            if not required:
+                raise IdempotencyKeyInvalid()
             raise IdempotencyKeyMissing()
         now = timezone.now()
         got = claim(

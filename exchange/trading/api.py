@@ -1,6 +1,7 @@
 """Orders, delivery, disputes, webhooks and notifications over the API. Thin views over
 exchange.trading.services and selectors. Money-moving POSTs (fund, accept, resolve) are
-@idempotent (Idempotency-Key required). An order in the wrong state answers 409."""
+@idempotent (Idempotency-Key required); order creation honours a key when sent, so a retried
+POST /orders/ cannot create a second order. An order in the wrong state answers 409."""
 
 from __future__ import annotations
 
@@ -17,7 +18,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from exchange.ledger.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
+from exchange.api_common.etags import ETAG_PARAMETERS, NOT_MODIFIED, conditional_get
+from exchange.ledger.idempotency import (
+    IDEMPOTENCY_KEY_OPTIONAL_PARAMETER,
+    IDEMPOTENCY_KEY_PARAMETER,
+    idempotent,
+    idempotent_when_keyed,
+)
 from exchange.participants.models import ApiKey, Organisation
 from exchange.participants.permissions import HasScope, NotFrozen, acting_organisation
 from exchange.trading import selectors, services
@@ -374,8 +381,10 @@ class OrderListCreateView(_ReadOrTrade, generics.ListAPIView[Order]):  # type: i
     @extend_schema(
         request=OrderCreateInput,
         responses={201: OrderOutput},
+        parameters=[IDEMPOTENCY_KEY_OPTIONAL_PARAMETER],
         summary="Order a price plan: creates the order and its contract (awaiting your signature)",
     )
+    @idempotent_when_keyed
     def post(self, request: Request) -> Response:
         data = OrderCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -405,7 +414,12 @@ class OrderDetailView(APIView):
     permission_classes = [HasScope]
     required_scope = "read"
 
-    @extend_schema(responses=OrderOutput, summary="One order")
+    @extend_schema(
+        responses={200: OrderOutput, **NOT_MODIFIED},
+        parameters=ETAG_PARAMETERS,
+        summary="One order",
+    )
+    @conditional_get
     def get(self, request: Request, order_id: int) -> Response:
         return Response(_order_body(_order(request, order_id)))
 
@@ -607,7 +621,12 @@ class DisputeDetailView(APIView):
     permission_classes = [HasScope]
     required_scope = "read"
 
-    @extend_schema(responses=DisputeOutput, summary="One dispute")
+    @extend_schema(
+        responses={200: DisputeOutput, **NOT_MODIFIED},
+        parameters=ETAG_PARAMETERS,
+        summary="One dispute",
+    )
+    @conditional_get
     def get(self, request: Request, dispute_id: int) -> Response:
         return Response(DisputeOutput(_dispute(request, dispute_id)).data)
 

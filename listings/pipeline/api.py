@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from exchange.api_common.etags import ETAG_PARAMETERS, NOT_MODIFIED, conditional_get
 from exchange.participants.models import Organisation, User
 from exchange.participants.permissions import HasScope, NotFrozen, acting_organisation
 from exchange.participants.selectors import is_platform_staff
@@ -161,7 +162,12 @@ class UploadDetailView(APIView):
     permission_classes = [HasScope]
     required_scope = "read"
 
-    @extend_schema(responses=UploadStatusOutput, summary="An upload's pipeline status and report")
+    @extend_schema(
+        responses={200: UploadStatusOutput, **NOT_MODIFIED},
+        parameters=ETAG_PARAMETERS,
+        summary="An upload's pipeline status and report",
+    )
+    @conditional_get
     def get(self, request: Request, upload_id: str) -> Response:
         upload = get_object_or_404(
             uploads_visible_to(request).select_related("version"), pk=upload_id

@@ -61,7 +61,7 @@ def test_seller_creates_offers_for_its_own_plans_only(scenario: Scenario) -> Non
     assert bad.status_code == 400 and "allowed.seats" in bad.json()["field_errors"]
     # Anyone browsing the listing sees the active offer.
     public = APIClient().get(f"/api/v1/offers/?listing={scenario.listing.pk}").json()
-    assert [o["id"] for o in public] == [created.json()["id"]]
+    assert [o["id"] for o in public["results"]] == [created.json()["id"]]
 
 
 def test_api_key_needs_the_publish_scope_for_offers(scenario: Scenario) -> None:
@@ -119,7 +119,7 @@ def test_buyer_creates_reviews_signs_and_downloads_the_pdf(scenario: Scenario) -
     pdf = buyer.get(url + "pdf/")
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-") and contract["content_hash"].encode() in pdf.content
-    assert [c["id"] for c in buyer.get("/api/v1/contracts/").json()] == [contract["id"]]
+    assert [c["id"] for c in buyer.get("/api/v1/contracts/").json()["results"]] == [contract["id"]]
     # The seller sees it too; a stranger does not, in lists or details.
     assert _as(scenario.seller.user).get(url).status_code == 200
     stranger = _as(member().user)
@@ -129,7 +129,7 @@ def test_buyer_creates_reviews_signs_and_downloads_the_pdf(scenario: Scenario) -
         stranger.post(url + "sign/", {"hash": contract["content_hash"]}, format="json").status_code
         == 404
     )
-    assert stranger.get("/api/v1/contracts/").json() == []
+    assert stranger.get("/api/v1/contracts/").json()["results"] == []
     assert APIClient().get(url).status_code in (401, 403)
 
 
@@ -159,8 +159,9 @@ def test_signing_through_an_api_key_is_recorded_as_api(scenario: Scenario) -> No
 def test_licences_are_listed_for_the_parties_and_revoked_by_regulators(scenario: Scenario) -> None:
     licence = scenario.licence()
     buyer = _as(scenario.buyer.user)
-    assert [x["id"] for x in buyer.get("/api/v1/licences/").json()] == [str(licence.pk)]
-    assert _as(member().user).get("/api/v1/licences/").json() == []
+    page = buyer.get("/api/v1/licences/").json()
+    assert [x["id"] for x in page["results"]] == [str(licence.pk)] and page["next"] is None
+    assert _as(member().user).get("/api/v1/licences/").json()["results"] == []
     assert _as(member().user).get(f"/api/v1/licences/{licence.pk}/").status_code == 404
     url = f"/api/v1/licences/{licence.pk}/revoke/"
     assert buyer.post(url, {"reason": "no"}, format="json").status_code == 403

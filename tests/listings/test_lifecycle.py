@@ -125,11 +125,11 @@ def test_full_happy_path_through_the_api(seller, reg) -> None:
     assert client.post(f"/api/v1/reviews/{version.pk}/approve/").status_code == 403
 
     reviewer = client_for(reg)
-    queue = reviewer.get("/api/v1/reviews/").json()
+    queue = reviewer.get("/api/v1/reviews/").json()["results"]
     assert [item["id"] for item in queue] == [version.pk]
     response = reviewer.post(f"/api/v1/reviews/{version.pk}/approve/", {"reason": "ok"})
     assert response.status_code == 200 and response.json()["status"] == "approved"
-    assert reviewer.get("/api/v1/reviews/").json() == []
+    assert reviewer.get("/api/v1/reviews/").json()["results"] == []
 
     listing = Listing.objects.get(pk=listing_id)
     assert listing.status == "listed" and listing.latest_version_id == version.pk
