@@ -39,9 +39,10 @@ up: install
 	  eval "$$($(PY) scripts/seaweed.py start --dir var/seaweed --port 8333)"; \
 	  export STORAGE_BACKEND=s3; \
 	  trap '$(PY) scripts/seaweed.py stop --dir var/seaweed' EXIT; \
-	  $(PY) manage.py migrate --noinput && $(VENV)/bin/honcho start; \
+	  $(PY) manage.py migrate --noinput && $(PY) manage.py storage_setup && $(VENV)/bin/honcho start; \
 	else \
-	  STORAGE_BACKEND=s3 $(PY) manage.py migrate --noinput && STORAGE_BACKEND=s3 $(VENV)/bin/honcho start; \
+	  export STORAGE_BACKEND=s3; \
+	  $(PY) manage.py migrate --noinput && $(PY) manage.py storage_setup && $(VENV)/bin/honcho start; \
 	fi
 
 check-services: install

@@ -31,13 +31,15 @@ def configure(celery_app: Celery) -> None:
     broker_options: dict[str, object] = {"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT}
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         folder = settings.CELERY_FILESYSTEM_FOLDER
-        for sub in ("out", "processed"):
+        for sub in ("out", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         broker_options.update(
             {
                 "data_folder_in": str(folder / "out"),
                 "data_folder_out": str(folder / "out"),
                 "processed_folder": str(folder / "processed"),
+                # Broadcast (pidbox) tables; kombu's default is ./control in the working directory.
+                "control_folder": str(folder / "control"),
                 "store_processed": False,
             }
         )

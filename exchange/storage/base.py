@@ -243,6 +243,11 @@ class ObjectStorage(ABC):
     def ensure_buckets(self) -> None:
         """Create both areas if missing (idempotent); run at deploy time and in tests."""
 
+    @abstractmethod
+    def allow_browser_uploads(self, origins: Sequence[str]) -> None:
+        """Let pages served from `origins` PUT straight into quarantine (presigned uploads) and
+        read each part's ETag (idempotent; run at deploy time)."""
+
     # -- objects --
 
     @abstractmethod

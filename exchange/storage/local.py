@@ -111,6 +111,10 @@ class LocalObjectStorage(ObjectStorage):
         for directory in (*(self.root / a.value for a in Area), self._tmp, self._multipart):
             directory.mkdir(parents=True, exist_ok=True)
 
+    def allow_browser_uploads(self, origins: Sequence[str]) -> None:
+        # Local upload links point at the site itself (exchange/storage/views.py): same origin.
+        return None
+
     def __repr__(self) -> str:
         return f"LocalObjectStorage(root={str(self.root)!r})"
 

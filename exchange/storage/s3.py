@@ -251,6 +251,39 @@ class S3ObjectStorage(ObjectStorage):
                     if code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
                         raise
 
+    def allow_browser_uploads(self, origins: Sequence[str]) -> None:
+        # Browsers refuse a cross-origin PUT, and hide the ETag the multipart completion needs,
+        # unless the bucket says otherwise. Only the quarantine bucket takes browser uploads;
+        # downloads are plain navigations and need no CORS.
+        rules = [
+            {
+                "AllowedOrigins": list(origins),
+                "AllowedMethods": ["PUT"],
+                "AllowedHeaders": ["*"],
+                "ExposeHeaders": ["ETag"],
+                "MaxAgeSeconds": 3600,
+            }
+        ]
+        with _translated("set bucket CORS"):
+            self._client.put_bucket_cors(
+                Bucket=self._bucket(Area.QUARANTINE),
+                CORSConfiguration={"CORSRules": rules},  # type: ignore[typeddict-item]
+            )
+
+    def browser_upload_origins(self) -> list[str]:
+        """The origins the quarantine bucket currently accepts uploads from (empty if none)."""
+        with _translated("get bucket CORS"):
+            try:
+                answer = self._client.get_bucket_cors(Bucket=self._bucket(Area.QUARANTINE))
+            except ClientError as error:
+                code = str(error.response.get("Error", {}).get("Code", ""))
+                if code == "NoSuchCORSConfiguration":
+                    return []
+                raise
+        return sorted(
+            {o for rule in answer.get("CORSRules", []) for o in rule.get("AllowedOrigins", [])}
+        )
+
     def destroy_buckets(self) -> None:
         """Delete both buckets with everything in them. For tests and throw-away stacks only."""
         for bucket in self._buckets.values():

@@ -73,3 +73,40 @@ def test_tasks_are_enqueued_only_after_commit(
     assert len(callbacks) == 1
     callbacks[0]()
     assert sent == [((), {"args": (1,), "kwargs": {}})] or len(sent) == 1
+
+
+def test_the_embedded_broker_keeps_every_folder_under_var() -> None:
+    """`make run`'s folder broker must not litter the working directory (kombu's pidbox default
+    is ./control)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CELERY_")}
+    code = (
+        "import django, json; django.setup();"
+        "from django.conf import settings; from exchange.celery import app;"
+        "print(json.dumps({'var': str(settings.VAR_DIR),"
+        " 'opts': app.conf.broker_transport_options}, default=str))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        env={**env, "DJANGO_SETTINGS_MODULE": "exchange.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    folders = {k: v for k, v in found["opts"].items() if k.endswith("folder") or "folder_" in k}
+    assert set(folders) >= {
+        "data_folder_in",
+        "data_folder_out",
+        "processed_folder",
+        "control_folder",
+    }
+    for name, folder in folders.items():
+        assert Path(folder).is_relative_to(found["var"]), name
