@@ -3,6 +3,7 @@ from typing import Any
 from django.apps import AppConfig
 from django.db import connections
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def _sync_templates(sender: Any, using: str = "default", **kwargs: Any) -> None:
@@ -20,7 +21,7 @@ def _sync_templates(sender: Any, using: str = "default", **kwargs: Any) -> None:
 
 class LicensingConfig(AppConfig):
     name = "licensing"
-    verbose_name = "Licensing"
+    verbose_name = _("Licensing")
 
     def ready(self) -> None:
         post_migrate.connect(_sync_templates, sender=self, dispatch_uid="licensing-sync-templates")

@@ -41,6 +41,8 @@ class LicenceTemplate(models.Model):
     published_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("licence template")
+        verbose_name_plural = _("licence templates")
         ordering = ["key", "-version"]
         constraints = [
             models.UniqueConstraint(
@@ -93,6 +95,8 @@ class Offer(models.Model):
     withdrawn_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("licence offer")
+        verbose_name_plural = _("licence offers")
         ordering = ["-accepted_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -173,6 +177,8 @@ class Contract(models.Model):
     signed_at = models.DateTimeField(null=True, blank=True)  # when the second signature landed
 
     class Meta:
+        verbose_name = _("contract")
+        verbose_name_plural = _("contracts")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
@@ -272,6 +278,8 @@ class ContractSignature(models.Model):
     user_agent = models.CharField(max_length=300, blank=True)
 
     class Meta:
+        verbose_name = _("contract signature")
+        verbose_name_plural = _("contract signatures")
         ordering = ["signed_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["contract", "party"], name="signature_one_per_party"),
@@ -319,6 +327,8 @@ class Licence(models.Model):
     )
 
     class Meta:
+        verbose_name = _("licence")
+        verbose_name_plural = _("licences")
         ordering = ["-issued_at"]
         constraints = [
             models.CheckConstraint(
@@ -347,6 +357,8 @@ class LicenceSeat(models.Model):
     first_download_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("licence seat")
+        verbose_name_plural = _("licence seats")
         constraints = [
             models.UniqueConstraint(fields=["licence", "user"], name="licence_seat_unique"),
         ]
@@ -373,6 +385,8 @@ class DownloadDecision(models.Model):
     reason = models.CharField(max_length=32)
 
     class Meta:
+        verbose_name = _("download decision")
+        verbose_name_plural = _("download decisions")
         ordering = ["-decided_at", "-id"]
         indexes = [models.Index(fields=["organisation", "decided_at"], name="decision_org_idx")]
 

@@ -114,6 +114,8 @@ class Listing(models.Model):
     formats = models.CharField(max_length=200, blank=True, editable=False)  # ",csv,parquet,"
 
     class Meta:
+        verbose_name = _("listing")
+        verbose_name_plural = _("listings")
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status", "visibility"], name="listing_status_vis_idx"),
@@ -193,6 +195,8 @@ class ListingVersion(models.Model):
     schema_diff = models.JSONField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("listing version")
+        verbose_name_plural = _("listing versions")
         ordering = ["listing_id", "-number"]
         constraints = [
             models.UniqueConstraint(fields=["listing", "number"], name="version_number_unique"),
@@ -231,6 +235,8 @@ class VersionFile(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("version file")
+        verbose_name_plural = _("version files")
         ordering = ["version_id", "name"]
         constraints = [
             models.UniqueConstraint(fields=["version", "name"], name="version_file_name_unique"),
@@ -257,6 +263,8 @@ class PricePlan(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("price plan")
+        verbose_name_plural = _("price plans")
         ordering = ["listing_id", "price_fen", "id"]
         constraints = [
             models.CheckConstraint(

@@ -14,6 +14,9 @@ from typing import Any
 from django import forms
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from exchange.console.forms import DisputeResolutionForm, ReasonForm
 from exchange.console.roles import ConsoleRole, role_of
@@ -24,7 +27,7 @@ Perform = Callable[[Any, Any, dict[str, Any]], str]
 @dataclass(frozen=True)
 class ObjectAction:
     key: str
-    label: str
+    label: str | Promise  # lazy: translated when shown
     model: str  # app_label.model_name
     available: Callable[[Any], bool]
     perform: Perform
@@ -42,49 +45,49 @@ def _verify_org(actor: Any, org: Any, data: dict[str, Any]) -> str:
     from exchange.participants.services import verify_organisation
 
     verify_organisation(actor=actor, organisation=org, reason=data.get("reason", ""))
-    return f"Organisation “{org.name}” verified."
+    return _("Organisation “%(name)s” verified.") % {"name": org.name}
 
 
 def _freeze_org(actor: Any, org: Any, data: dict[str, Any]) -> str:
     from exchange.participants.services import freeze_organisation
 
     freeze_organisation(actor=actor, organisation=org, reason=data["reason"])
-    return f"Organisation “{org.name}” frozen."
+    return _("Organisation “%(name)s” frozen.") % {"name": org.name}
 
 
 def _unfreeze_org(actor: Any, org: Any, data: dict[str, Any]) -> str:
     from exchange.participants.services import unfreeze_organisation
 
     unfreeze_organisation(actor=actor, organisation=org, reason=data["reason"])
-    return f"Organisation “{org.name}” unfrozen."
+    return _("Organisation “%(name)s” unfrozen.") % {"name": org.name}
 
 
 def _revoke_key(actor: Any, key: Any, data: dict[str, Any]) -> str:
     from exchange.participants.services import revoke_api_key
 
     revoke_api_key(actor=actor, key=key, reason=data.get("reason", ""))
-    return f"API key {key.prefix}… revoked."
+    return _("API key %(prefix)s… revoked.") % {"prefix": key.prefix}
 
 
 def _suspend_listing(actor: Any, listing: Any, data: dict[str, Any]) -> str:
     from listings.services import suspend_listing
 
     suspend_listing(actor=actor, listing=listing, reason=data["reason"])
-    return "Listing suspended."
+    return _("Listing suspended.")
 
 
 def _reinstate_listing(actor: Any, listing: Any, data: dict[str, Any]) -> str:
     from listings.services import reinstate_listing
 
     reinstate_listing(actor=actor, listing=listing, reason=data.get("reason", ""))
-    return "Listing reinstated."
+    return _("Listing reinstated.")
 
 
 def _revoke_licence(actor: Any, licence: Any, data: dict[str, Any]) -> str:
     from licensing.services import revoke_licence
 
     revoke_licence(licence=licence, actor=actor, reason=data["reason"])
-    return "Licence revoked."
+    return _("Licence revoked.")
 
 
 def _resolve_dispute(actor: Any, dispute: Any, data: dict[str, Any]) -> str:
@@ -101,7 +104,11 @@ def _resolve_dispute(actor: Any, dispute: Any, data: dict[str, Any]) -> str:
         to_buyer_fen=data.get("to_buyer_fen") if split else None,
         note=data.get("reason", ""),
     )
-    return f"Dispute #{dispute.pk} resolved: {outcome}."
+    labels = dict(type(dispute).Outcome.choices)
+    return _("Dispute #%(id)s resolved: %(outcome)s.") % {
+        "id": dispute.pk,
+        "outcome": labels.get(outcome, outcome),
+    }
 
 
 def _regulator_only(role: ConsoleRole) -> bool:
@@ -114,7 +121,7 @@ ACTIONS: dict[str, ObjectAction] = {
     for a in [
         ObjectAction(
             "organisation-verify",
-            "Verify organisation",
+            gettext_lazy("Verify organisation"),
             "participants.organisation",
             available=lambda o: o.status == "pending",
             perform=_verify_org,
@@ -122,7 +129,7 @@ ACTIONS: dict[str, ObjectAction] = {
         ),
         ObjectAction(
             "organisation-freeze",
-            "Freeze organisation",
+            gettext_lazy("Freeze organisation"),
             "participants.organisation",
             available=lambda o: o.status != "frozen",
             perform=_freeze_org,
@@ -130,14 +137,14 @@ ACTIONS: dict[str, ObjectAction] = {
         ),
         ObjectAction(
             "organisation-unfreeze",
-            "Unfreeze organisation",
+            gettext_lazy("Unfreeze organisation"),
             "participants.organisation",
             available=lambda o: o.status == "frozen",
             perform=_unfreeze_org,
         ),
         ObjectAction(
             "apikey-revoke",
-            "Revoke API key",
+            gettext_lazy("Revoke API key"),
             "participants.apikey",
             available=lambda k: k.revoked_at is None,
             perform=_revoke_key,
@@ -146,7 +153,7 @@ ACTIONS: dict[str, ObjectAction] = {
         ),
         ObjectAction(
             "listing-suspend",
-            "Suspend listing",
+            gettext_lazy("Suspend listing"),
             "listings.listing",
             available=lambda li: li.status == "listed",
             perform=_suspend_listing,
@@ -155,7 +162,7 @@ ACTIONS: dict[str, ObjectAction] = {
         ),
         ObjectAction(
             "listing-reinstate",
-            "Reinstate listing",
+            gettext_lazy("Reinstate listing"),
             "listings.listing",
             available=lambda li: li.status == "suspended",
             perform=_reinstate_listing,
@@ -164,7 +171,7 @@ ACTIONS: dict[str, ObjectAction] = {
         ),
         ObjectAction(
             "licence-revoke",
-            "Revoke licence",
+            gettext_lazy("Revoke licence"),
             "licensing.licence",
             available=lambda lic: lic.status == "active",
             perform=_revoke_licence,
@@ -172,7 +179,7 @@ ACTIONS: dict[str, ObjectAction] = {
         ),
         ObjectAction(
             "dispute-resolve",
-            "Resolve dispute",
+            gettext_lazy("Resolve dispute"),
             "trading.dispute",
             available=lambda d: d.status in ("open", "responded"),
             perform=_resolve_dispute,
@@ -198,7 +205,7 @@ def buttons_for(request: HttpRequest, obj: Any) -> list[dict[str, Any]]:
     if label == "listings.listingversion" and obj.status == "submitted" and role.platform_staff:
         buttons.append(
             {
-                "label": "Review this version",
+                "label": _("Review this version"),
                 "url": reverse("admin:console_review", args=[obj.pk]),
                 "danger": False,
             }

@@ -2,6 +2,7 @@ from typing import Any
 
 from django.apps import AppConfig
 from django.core import checks
+from django.utils.translation import gettext_lazy as _
 
 
 def console_is_the_admin_site(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
@@ -26,7 +27,7 @@ def console_is_the_admin_site(app_configs: Any = None, **kwargs: Any) -> list[ch
 class ConsoleConfig(AppConfig):
     name = "exchange.console"
     label = "console"
-    verbose_name = "Regulator console"
+    verbose_name = _("Regulator console")
 
     def ready(self) -> None:
         checks.register(console_is_the_admin_site)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
 WIDTH, HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP = 640, 200, 8, 36, 12
 
@@ -21,13 +23,13 @@ def yuan(fen: int) -> str:
 def bar_chart(
     points: Sequence[tuple[str, int]],
     *,
-    label: str,
+    label: str | Promise,
     fmt: Callable[[int], str] = str,
     css_class: str = "console-chart",
 ) -> SafeString:
     """One bar per (label, value). Labels are escaped; values are integers."""
     if not points:
-        return format_html('<p class="console-empty">{}</p>', "No data for this period.")
+        return format_html('<p class="console-empty">{}</p>', _("No data for this period."))
     top = max((v for _, v in points), default=0) or 1
     plot_h = HEIGHT - PAD_BOTTOM - PAD_TOP
     slot = (WIDTH - PAD_LEFT) / len(points)

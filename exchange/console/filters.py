@@ -9,12 +9,14 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 
 class InputFilter(admin.ListFilter):
     template = "console/input_filter.html"
     # (query parameter, label, HTML input type)
-    inputs: tuple[tuple[str, str, str], ...] = ()
+    inputs: tuple[tuple[str, str | Promise, str], ...] = ()
 
     def __init__(self, request: HttpRequest, params: dict[str, Any], model: Any, admin: Any):
         super().__init__(request, params, model, admin)
@@ -52,8 +54,8 @@ class InputFilter(admin.ListFilter):
 
 
 class ActorFilter(InputFilter):
-    title = "actor"
-    inputs = (("actor", "id or e-mail", "text"),)
+    title = _("actor")
+    inputs = (("actor", _("id or e-mail"), "text"),)
 
     def filter(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.values["actor"]
@@ -63,8 +65,8 @@ class ActorFilter(InputFilter):
 
 
 class OrganisationFilter(InputFilter):
-    title = "organisation"
-    inputs = (("organisation", "id or name", "text"),)
+    title = _("organisation")
+    inputs = (("organisation", _("id or name"), "text"),)
 
     def filter(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         from exchange.participants.models import Organisation
@@ -77,8 +79,8 @@ class OrganisationFilter(InputFilter):
 
 
 class ObjectFilter(InputFilter):
-    title = "object"
-    inputs = (("object", "type:id, type or id", "text"),)
+    title = _("object")
+    inputs = (("object", _("type:id, type or id"), "text"),)
 
     def filter(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.values["object"]
@@ -94,8 +96,8 @@ class ObjectFilter(InputFilter):
 
 
 class PeriodFilter(InputFilter):
-    title = "time"
-    inputs = (("from", "from", "date"), ("to", "to (inclusive)", "date"))
+    title = _("time")
+    inputs = (("from", _("from"), "date"), ("to", _("to (inclusive)"), "date"))
 
     def filter(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         start, end = _date(self.values.get("from")), _date(self.values.get("to"))

@@ -7,11 +7,13 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
-        label="Reason", widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=500
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=500
     )
 
     def __init__(self, *args: Any, reason_required: bool = False, **kwargs: Any) -> None:
@@ -21,17 +23,17 @@ class ReasonForm(forms.Form):
 
 class DisputeResolutionForm(forms.Form):
     OUTCOMES = [
-        ("refund", "Refund the buyer (licence revoked)"),
-        ("release", "Release to the seller (minus the platform fee)"),
-        ("split", "Split between seller and buyer"),
+        ("refund", _("Refund the buyer (licence revoked)")),
+        ("release", _("Release to the seller (minus the platform fee)")),
+        ("split", _("Split between seller and buyer")),
     ]
-    outcome = forms.ChoiceField(choices=OUTCOMES, widget=forms.RadioSelect)
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=OUTCOMES, widget=forms.RadioSelect)
     to_seller_fen = forms.IntegerField(
-        label="To the seller (fen, before the fee)", min_value=0, required=False
+        label=_("To the seller (fen, before the fee)"), min_value=0, required=False
     )
-    to_buyer_fen = forms.IntegerField(label="To the buyer (fen)", min_value=0, required=False)
+    to_buyer_fen = forms.IntegerField(label=_("To the buyer (fen)"), min_value=0, required=False)
     reason = forms.CharField(
-        label="Note", widget=forms.Textarea(attrs={"rows": 3}), required=True, max_length=5000
+        label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), required=True, max_length=5000
     )
 
     def __init__(self, *args: Any, reason_required: bool = True, **kwargs: Any) -> None:
@@ -42,26 +44,28 @@ class DisputeResolutionForm(forms.Form):
         if data.get("outcome") == "split":
             for name in ("to_seller_fen", "to_buyer_fen"):
                 if data.get(name) is None:
-                    self.add_error(name, "Required for a split.")
+                    self.add_error(name, _("Required for a split."))
         return data
 
 
 class ReviewForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("approve", "approve"), ("reject", "reject")])
-    reason = forms.CharField(required=False, max_length=2000, widget=forms.Textarea)
+    decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject"))])
+    reason = forms.CharField(
+        label=_("Reason"), required=False, max_length=2000, widget=forms.Textarea
+    )
 
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}
         if data.get("decision") == "reject" and not (data.get("reason") or "").strip():
-            self.add_error("reason", "Say why the version is rejected.")
+            self.add_error("reason", _("Say why the version is rejected."))
         return data
 
 
 class PeriodForm(forms.Form):
     """A closed period of calendar days in the platform's time zone."""
 
-    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To (inclusive)"), widget=forms.DateInput(attrs={"type": "date"}))
 
     MAX_DAYS = 3660  # exports: ten years at a time
 
@@ -75,9 +79,12 @@ class PeriodForm(forms.Form):
         start, end = data.get("start"), data.get("end")
         if start and end:
             if start > end:
-                self.add_error("end", "The period ends before it starts.")
+                self.add_error("end", _("The period ends before it starts."))
             elif (end - start).days >= self.MAX_DAYS:
-                self.add_error("end", f"At most {self.MAX_DAYS} days at a time.")
+                message = ngettext(
+                    "At most %(n)d day at a time.", "At most %(n)d days at a time.", self.MAX_DAYS
+                )
+                self.add_error("end", message % {"n": self.MAX_DAYS})
         return data
 
 

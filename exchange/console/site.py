@@ -14,6 +14,7 @@ from django.db.models import Model
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, URLResolver, path
+from django.utils.translation import gettext_lazy as _
 
 from exchange.console import views
 from exchange.console.policy import ConsolePolicy
@@ -21,9 +22,9 @@ from exchange.console.roles import role_of
 
 
 class ConsoleSite(admin.AdminSite):
-    site_header = "数据交易所 · 监管控制台 / Regulator console"
-    site_title = "Regulator console"
-    index_title = "Dashboard"
+    site_header = _("Data exchange · Regulator console")
+    site_title = _("Regulator console")
+    index_title = _("Dashboard")
     index_template = "console/dashboard.html"
 
     def has_permission(self, request: HttpRequest) -> bool:

@@ -15,9 +15,12 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from exchange.audit.services import record
-from exchange.audit.verify import verify_chain
+from exchange.audit.verify import VerifyResult, verify_chain
 from exchange.console import charts, exports, stats
 from exchange.console.actions import ACTIONS
 from exchange.console.forms import DashboardPeriodForm, PeriodForm, ReviewForm
@@ -30,10 +33,12 @@ from listings.selectors import review_queue
 
 def _require_staff(request: HttpRequest) -> None:
     if not role_of(request).platform_staff:
-        raise PermissionDenied("Only regulators and platform operators use the console.")
+        raise PermissionDenied(_("Only regulators and platform operators use the console."))
 
 
-def _context(site: AdminSite, request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
+def _context(
+    site: AdminSite, request: HttpRequest, title: str | Promise, **extra: Any
+) -> dict[str, Any]:
     return {**site.each_context(request), "title": title, **extra}
 
 
@@ -54,16 +59,17 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "dash": figures,
         "period_form": form,
         "chart_trades": charts.bar_chart(
-            [(d.day.strftime("%m-%d"), d.trades) for d in figures.per_day], label="Trades per day"
+            [(d.day.strftime("%m-%d"), d.trades) for d in figures.per_day],
+            label=_("Trades per day"),
         ),
         "chart_value": charts.bar_chart(
             [(d.day.strftime("%m-%d"), d.value_fen) for d in figures.per_day],
-            label="Value per day (CNY)",
+            label=_("Value per day (CNY)"),
             fmt=charts.yuan,
         ),
         "chart_category": charts.bar_chart(
             [(c.label, c.value_fen) for c in figures.per_category],
-            label="Value per category (CNY)",
+            label=_("Value per category (CNY)"),
             fmt=charts.yuan,
         ),
         "total_value_yuan": charts.yuan(figures.total_value_fen),
@@ -79,7 +85,7 @@ def review_list(site: AdminSite, request: HttpRequest) -> HttpResponse:
     return TemplateResponse(
         request,
         "console/review_queue.html",
-        _context(site, request, "Review queue", versions=versions),
+        _context(site, request, _("Review queue"), versions=versions),
     )
 
 
@@ -114,7 +120,11 @@ def review_detail(site: AdminSite, request: HttpRequest, version_id: int) -> Htt
             for message in _errors_of(exc):
                 form.add_error(None, message)
         else:
-            messages.success(request, f"Version {version} {decision}d.")
+            if decision == "approve":
+                done = _("Version %(version)s approved.") % {"version": version}
+            else:
+                done = _("Version %(version)s rejected.") % {"version": version}
+            messages.success(request, done)
             return redirect("admin:console_review_queue")
     report = version.cleaning_report or {}
     sample = version.sample_rows if isinstance(version.sample_rows, list) else []
@@ -130,7 +140,7 @@ def review_detail(site: AdminSite, request: HttpRequest, version_id: int) -> Htt
         _context(
             site,
             request,
-            f"Review: {version}",
+            _("Review: %(version)s") % {"version": version},
             version=version,
             form=form,
             report=report,
@@ -164,15 +174,18 @@ def object_action(site: AdminSite, request: HttpRequest, key: str, pk: str) -> H
     _require_staff(request)
     action = ACTIONS.get(key)
     if action is None:
-        raise Http404("No such action.")
+        raise Http404(_("No such action."))
     if not action.allowed(role_of(request)):
-        raise PermissionDenied("Your role may not do this.")
+        raise PermissionDenied(_("Your role may not do this."))
     model = apps.get_model(action.model)
     obj = get_object_or_404(model, pk=pk)
     opts = model._meta
     back = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
     if not action.available(obj):
-        messages.warning(request, f"“{action.label}” does not apply to this object any more.")
+        messages.warning(
+            request,
+            _("“%(action)s” does not apply to this object any more.") % {"action": action.label},
+        )
         return redirect(back)
     # Console forms take reason_required (ReasonForm uses it, the dispute form ignores it).
     form = action.form_class(
@@ -211,6 +224,36 @@ def object_action(site: AdminSite, request: HttpRequest, key: str, pk: str) -> H
 
 # --- audit chain ---------------------------------------------------------------------------------
 
+# The verifier's reasons (exchange.audit.verify), in the regulator's language. An unknown reason
+# is shown as the verifier wrote it.
+_VERIFY_REASONS = {
+    "its previous-hash does not match the entry before it "
+    "(an entry was deleted, inserted or reordered)": gettext_lazy(
+        "its previous-hash does not match the entry before it "
+        "(an entry was deleted, inserted or reordered)"
+    ),
+    "its content does not match its hash": gettext_lazy("its content does not match its hash"),
+}
+
+
+def describe_verification(result: VerifyResult) -> str:
+    """VerifyResult.describe() in the active language (the CLI keeps the English original)."""
+    if result.ok:
+        return ngettext(
+            "OK: %(count)d audit entry, chain intact",
+            "OK: %(count)d audit entries, chain intact",
+            result.count,
+        ) % {"count": result.count}
+    return ngettext(
+        "BROKEN at entry #%(id)s: %(reason)s (%(count)d entry checked)",
+        "BROKEN at entry #%(id)s: %(reason)s (%(count)d entries checked)",
+        result.count,
+    ) % {
+        "id": result.broken_id,
+        "reason": _VERIFY_REASONS.get(result.reason, result.reason),
+        "count": result.count,
+    }
+
 
 def audit_verify(site: AdminSite, request: HttpRequest) -> HttpResponse:
     """GET shows the button; POST walks the chain, shows the result and records that it ran."""
@@ -228,7 +271,13 @@ def audit_verify(site: AdminSite, request: HttpRequest) -> HttpResponse:
     return TemplateResponse(
         request,
         "console/audit_verify.html",
-        _context(site, request, "Verify the audit chain", result=result),
+        _context(
+            site,
+            request,
+            _("Verify the audit chain"),
+            result=result,
+            result_text=describe_verification(result) if result else "",
+        ),
     )
 
 
@@ -239,7 +288,7 @@ def exports_page(site: AdminSite, request: HttpRequest) -> HttpResponse:
     _require_staff(request)
     form = PeriodForm(initial=PeriodForm.default_initial())
     return TemplateResponse(
-        request, "console/exports.html", _context(site, request, "CSV exports", form=form)
+        request, "console/exports.html", _context(site, request, _("CSV exports"), form=form)
     )
 
 
@@ -252,7 +301,7 @@ def export_csv(
         return TemplateResponse(
             request,
             "console/exports.html",
-            _context(site, request, "CSV exports", form=form),
+            _context(site, request, _("CSV exports"), form=form),
             status=400,
         )
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
@@ -261,7 +310,7 @@ def export_csv(
     elif kind == "audit":
         header, rows = exports.AUDIT_COLUMNS, exports.audit_rows(start, end)
     else:
-        raise Http404("No such export.")
+        raise Http404(_("No such export."))
     with transaction.atomic():
         record(
             "console.exported",

@@ -47,6 +47,8 @@ class Account(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
@@ -114,6 +116,8 @@ class Transaction(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("ledger transaction")
+        verbose_name_plural = _("ledger transactions")
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
@@ -140,6 +144,8 @@ class Posting(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("posting")
+        verbose_name_plural = _("postings")
         ordering = ["id"]
         indexes = [models.Index(fields=["account", "-id"], name="ledger_posting_account_idx")]
         constraints = [
@@ -180,6 +186,8 @@ class Deposit(models.Model):
     settled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("deposit")
+        verbose_name_plural = _("deposits")
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
@@ -230,6 +238,8 @@ class Withdrawal(models.Model):
     settled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("withdrawal")
+        verbose_name_plural = _("withdrawals")
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
@@ -273,6 +283,8 @@ class IdempotencyRecord(models.Model):
     expires_at = models.DateTimeField(db_index=True)
 
     class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(

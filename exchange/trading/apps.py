@@ -4,6 +4,7 @@ import logging
 from typing import Any
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ def _on_licence_revoked(sender: Any, licence: Any, reason: str, **kwargs: Any) -
 class TradingConfig(AppConfig):
     name = "exchange.trading"
     label = "trading"
+    verbose_name = _("Trading")
 
     def ready(self) -> None:
         from licensing.signals import licence_revoked

@@ -90,6 +90,8 @@ class Order(models.Model):
     cancel_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ["-id"]
         constraints = [
             models.CheckConstraint(
@@ -181,6 +183,8 @@ class Dispute(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
         ordering = ["-id"]
         constraints = [
             models.CheckConstraint(
@@ -213,6 +217,8 @@ class DownloadLink(models.Model):
     expires_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("download link")
+        verbose_name_plural = _("download links")
         ordering = ["-id"]
         indexes = [models.Index(fields=["order", "-id"], name="download_link_order_idx")]
 
@@ -241,6 +247,8 @@ class Notification(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         ordering = ["-id"]
         constraints = [
             # Told once per subscription and version, however often the notifier runs.
@@ -262,6 +270,10 @@ class ReleasedVersionMarker(models.Model):
     )
     notified = models.PositiveIntegerField(default=0)
     handled_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("released version marker")
+        verbose_name_plural = _("released version markers")
 
     def __str__(self) -> str:
         return f"version #{self.version_id} handled"
@@ -293,6 +305,8 @@ class WebhookEndpoint(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
         ordering = ["-id"]
 
     def __str__(self) -> str:
@@ -324,6 +338,8 @@ class WebhookDelivery(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
         ordering = ["-created_at"]
         indexes = [
             models.Index(
@@ -352,6 +368,8 @@ class WebhookAttempt(models.Model):
     next_retry_in_seconds = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("webhook attempt")
+        verbose_name_plural = _("webhook attempts")
         ordering = ["delivery_id", "number"]
         constraints = [
             models.UniqueConstraint(fields=["delivery", "number"], name="webhook_attempt_unique"),

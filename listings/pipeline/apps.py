@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PipelineConfig(AppConfig):
     name = "listings.pipeline"
     label = "pipeline"
-    verbose_name = "Upload pipeline"
+    verbose_name = _("Upload pipeline")

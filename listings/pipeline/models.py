@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Upload(models.Model):
@@ -13,20 +14,20 @@ class Upload(models.Model):
     generated key; the seller's file name is kept for display, never used as a key."""
 
     class Status(models.TextChoices):
-        AWAITING = "awaiting_upload", "awaiting upload"
-        UPLOADED = "uploaded", "uploaded"
-        PROCESSING = "processing", "processing"
-        PUBLISHED = "published", "published"
-        REJECTED = "rejected", "rejected"  # the file itself is bad: the seller must fix it
-        FAILED = "failed", "failed"  # the platform could not finish: retrying may help
+        AWAITING = "awaiting_upload", _("awaiting upload")
+        UPLOADED = "uploaded", _("uploaded")
+        PROCESSING = "processing", _("processing")
+        PUBLISHED = "published", _("published")
+        REJECTED = "rejected", _("rejected")  # the file itself is bad: the seller must fix it
+        FAILED = "failed", _("failed")  # the platform could not finish: retrying may help
 
     class Stage(models.TextChoices):
-        UPLOAD = "upload", "upload"
-        VALIDATE = "validate", "validate"
-        PROFILE = "profile", "profile"
-        ANONYMISE = "anonymise", "anonymise"
-        PUBLISH = "publish", "publish"
-        DONE = "done", "done"
+        UPLOAD = "upload", _("upload")
+        VALIDATE = "validate", _("validate")
+        PROFILE = "profile", _("profile")
+        ANONYMISE = "anonymise", _("anonymise")
+        PUBLISH = "publish", _("publish")
+        DONE = "done", _("done")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     version = models.ForeignKey(
@@ -61,6 +62,8 @@ class Upload(models.Model):
     quarantine_purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("upload")
+        verbose_name_plural = _("uploads")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "updated_at"], name="upload_status_idx")]
 
@@ -84,6 +87,8 @@ class ChunkResult(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("chunk result")
+        verbose_name_plural = _("chunk results")
         constraints = [
             models.UniqueConstraint(fields=["upload", "index"], name="chunk_unique_per_upload")
         ]
@@ -102,6 +107,10 @@ class DatasetKey(models.Model):
     )
     salt = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("dataset key")
+        verbose_name_plural = _("dataset keys")
 
     def __str__(self) -> str:
         return f"pseudonym key of listing {self.listing_id}"

@@ -32,7 +32,9 @@ def platform(db: None) -> Platform:
     return Platform()
 
 
-def client_for(user: Any) -> Client:
-    client = Client()
+def client_for(user: Any, language: str = "en") -> Client:
+    """A logged-in client whose browser asks for `language` (the site defaults to Chinese; these
+    tests read English text unless they say otherwise)."""
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
     client.force_login(user)
     return client

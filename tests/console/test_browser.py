@@ -61,7 +61,7 @@ def test_regulator_reviews_a_version_and_resolves_a_dispute(page: Any, live_serv
     assert page.inner_text("#fig-open-disputes") == "1"
 
     # The review queue: the version's outputs side by side.
-    page.click("text=pending reviews")
+    page.click("#fig-pending-reviews")  # the card links to the queue
     page.click("a.review-link")
     for section in ("#cleaning-report", "#table-schema", "#sample", "#licence-offer"):
         assert page.is_visible(section)

@@ -8,8 +8,49 @@ from django import template
 from django.forms import BoundField
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
+
+# The cleaning report speaks in the engine's codes (listings/cleaning/policy.py); sellers and
+# buyers read words. Unknown codes are shown as they are rather than hidden.
+CLASSIFICATION_LABELS = {
+    "identifier": _("direct identifier"),
+    "quasi_identifier": _("quasi-identifier"),
+    "free_text": _("free text"),
+    "other": _("other"),
+}
+PII_TYPE_LABELS = {
+    "name": _("personal name"),
+    "id_card": _("resident ID number"),
+    "mobile": _("mobile number"),
+    "landline": _("landline number"),
+    "bank_card": _("bank card number"),
+    "email": _("email address"),
+    "ip": _("IP address"),
+    "passport": _("passport number"),
+    "plate": _("vehicle plate"),
+    "uscc": _("unified social credit code"),
+    "address": _("address"),
+    "mixed": _("mixed personal data"),
+    "birth_date": _("date of birth"),
+    "age": _("age"),
+    "gender": _("gender"),
+    "postcode": _("postcode"),
+    "district": _("district"),
+    "ethnicity": _("ethnicity"),
+    "occupation": _("occupation"),
+}
+
+
+@register.filter
+def classification_label(code: Any) -> str:
+    return str(CLASSIFICATION_LABELS.get(str(code), code or ""))
+
+
+@register.filter
+def pii_label(code: Any) -> str:
+    return str(PII_TYPE_LABELS.get(str(code), code or ""))
 
 
 @register.filter
