@@ -4,13 +4,18 @@ the form (`add_service_errors`) so the message shows next to the field it is abo
 from __future__ import annotations
 
 import json
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from exchange.participants.models import ApiKeyScope
+from exchange.trading import webhooks
+from exchange.trading.models import WebhookEvent
 from licensing.models import LicenceTemplate
 from listings.cleaning.policy import TRANSFORMS
 from listings.models import Category, LicenceFamily, Listing, PricePlan, UpdateFrequency, Visibility
@@ -18,7 +23,12 @@ from listings.models import Category, LicenceFamily, Listing, PricePlan, UpdateF
 LANGUAGE_CHOICES = [("zh", _("Chinese")), ("en", _("English"))]
 
 # Service field names that a form shows under another name.
-FIELD_ALIASES = {"price_fen": "price_yuan", "amount_fen": "amount_yuan", "response": "reason"}
+FIELD_ALIASES = {
+    "price_fen": "price_yuan",
+    "amount_fen": "amount_yuan",
+    "response": "reason",
+    "expires_at": "expires_on",
+}
 
 
 def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -274,21 +284,55 @@ class AmountForm(forms.Form):
 
 class WebhookForm(forms.Form):
     url = forms.URLField(label=_("Endpoint URL"), max_length=500, assume_scheme="https")
-    events = forms.CharField(
-        label=_("Events"), required=False, help_text=_("Separated by commas; empty for all.")
+    events = forms.MultipleChoiceField(
+        label=_("Events"), choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple
     )
 
+    def clean_url(self) -> str:
+        """Refuse private, loopback and link-local targets here, with words a person reads (the
+        service checks again when it saves)."""
+        url: str = self.cleaned_data["url"]
+        try:
+            webhooks.validate_target(url)
+        except ValidationError as exc:
+            found = exc.message_dict.get("url", exc.messages) if hasattr(exc, "error_dict") else []
+            if any("public address" in m for m in found):
+                raise ValidationError(
+                    _(
+                        "Webhooks are only sent to public internet addresses; this URL points "
+                        "to a private, loopback or link-local address."
+                    ),
+                    code="private_target",
+                ) from None
+            raise ValidationError(found or exc.messages) from None
+        return url
+
     def event_list(self) -> list[str]:
-        return _words(self.cleaned_data.get("events") or "")
+        return list(self.cleaned_data.get("events") or [])
 
 
 class ApiKeyForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     scopes = forms.MultipleChoiceField(
-        label=_("Scopes"),
-        choices=[("read", _("read")), ("trade", _("trade")), ("publish", _("publish"))],
-        widget=forms.CheckboxSelectMultiple,
+        label=_("Scopes"), choices=ApiKeyScope.choices, widget=forms.CheckboxSelectMultiple
     )
+    expires_on = forms.DateField(
+        label=_("Expires"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_expires_on(self) -> date | None:
+        day: date | None = self.cleaned_data.get("expires_on")
+        if day is not None and day <= timezone.localdate():
+            raise ValidationError(_("Choose a day after today."), code="past")
+        return day
+
+    def expires_at(self) -> datetime | None:
+        """The key stops working at the start of the chosen day (local time); empty: the
+        platform's default lifetime."""
+        day = self.cleaned_data.get("expires_on")
+        if day is None:
+            return None
+        return timezone.make_aware(datetime.combine(day, time.min))
 
 
 class OrganisationForm(forms.Form):

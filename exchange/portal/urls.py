@@ -69,5 +69,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("account/organisation/", account.organisation, name="organisation"),
     path("account/organisation/switch/", account.switch_organisation, name="organisation-switch"),
     path("account/api-keys/", account.api_keys, name="api-keys"),
+    path("account/api-keys/<int:key_id>/revoke/", account.api_key_revoke, name="api-key-revoke"),
     path("account/webhooks/", account.webhooks, name="webhooks"),
+    path(
+        "account/webhooks/<int:endpoint_id>/toggle/",
+        account.webhook_toggle,
+        name="webhook-toggle",
+    ),
+    path(
+        "account/webhooks/<int:endpoint_id>/delete/",
+        account.webhook_delete,
+        name="webhook-delete",
+    ),
 ]

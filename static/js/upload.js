@@ -50,10 +50,27 @@
       xhr.onload = function () {
         if (xhr.status >= 200 && xhr.status < 300) {
           resolve((xhr.getResponseHeader("ETag") || "").replace(/"/g, ""));
-        } else { reject(new Error(labels.transfer_failed + " (" + xhr.status + ")")); }
+        } else { reject(failure(labels.transfer_failed + " (" + xhr.status + ")", xhr.status)); }
       };
-      xhr.onerror = function () { reject(new Error(labels.transfer_failed)); };
+      xhr.onerror = function () { reject(failure(labels.transfer_failed, 0)); };
       xhr.send(blob);
+    });
+  }
+  function failure(message, status) {
+    var error = new Error(message);
+    error.status = status;
+    return error;
+  }
+  // A part (or a small file's single PUT) that fails on the network or with a server error is
+  // sent again on its own, after a short pause; the parts already stored stay where they are.
+  var TRIES = 4;
+  function putRetrying(url, blob, offset, total, attempt) {
+    attempt = attempt || 1;
+    return put(url, blob, offset, total).catch(function (err) {
+      var retriable = !err.status || err.status === 408 || err.status === 429 || err.status >= 500;
+      if (!retriable || attempt >= TRIES) { throw err; }
+      return new Promise(function (resolve) { window.setTimeout(resolve, 400 * attempt); })
+        .then(function () { return putRetrying(url, blob, offset, total, attempt + 1); });
     });
   }
   function showBytes(sent, total) {
@@ -95,12 +112,17 @@
       if (i >= start.parts.length) { return Promise.resolve(etags); }
       var part = start.parts[i++];
       var from = (part.part_number - 1) * size;
-      return put(part.url, file.slice(from, from + size), from, file.size).then(function (etag) {
-        etags.push({part_number: part.part_number, etag: etag});
-        return next();
-      });
+      return putRetrying(part.url, file.slice(from, from + size), from, file.size)
+        .then(function (etag) {
+          etags.push({part_number: part.part_number, etag: etag});
+          return next();
+        });
     }
-    return next();
+    // Without the parts' ETags (a store that does not expose the header to scripts) the server
+    // asks the store which parts arrived.
+    return next().then(function (list) {
+      return list.every(function (p) { return p.etag; }) ? list : null;
+    });
   }
   if (form) {
     form.addEventListener("submit", function (event) {
@@ -119,7 +141,7 @@
       }).then(function (start) {
         var id = start.upload.id;
         var sent = start.method === "PUT"
-          ? put(start.url, file, 0, file.size).then(function () { return null; })
+          ? putRetrying(start.url, file, 0, file.size).then(function () { return null; })
           : sendParts(start, file);
         return sent.then(function (parts) {
           showBytes(file.size, file.size);

@@ -5,14 +5,18 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from exchange.participants import selectors as participant_selectors
 from exchange.participants import services as participants
-from exchange.participants.models import ApiKey
+from exchange.participants.models import Organisation
 from exchange.portal import forms
 from exchange.portal.context import (
     SESSION_KEY,
@@ -21,6 +25,11 @@ from exchange.portal.context import (
     memberships_of,
     require_organisation,
 )
+from exchange.trading import selectors as trading_selectors
+from exchange.trading import services as trading
+from exchange.trading.models import WebhookEndpoint
+
+MANAGERS_ONLY = gettext_lazy("Only an owner or admin of the organisation may do this.")
 
 
 @login_required
@@ -62,10 +71,19 @@ def switch_organisation(request: HttpRequest) -> HttpResponse:
     return redirect(target)
 
 
+def _can_manage(request: HttpRequest, organisation: Organisation) -> bool:
+    member = participants.membership_of(current_user(request), organisation)
+    return member is not None and member.can_manage
+
+
+@never_cache
 @login_required
 def api_keys(request: HttpRequest) -> HttpResponse:
+    """Keys for automated trading. The secret is in the response that creates it and nowhere
+    else (never_cache: not kept by the browser or a proxy); afterwards only its prefix shows."""
     organisation = require_organisation(request)
     user = current_user(request)
+    can_manage = _can_manage(request, organisation)
     form = forms.ApiKeyForm(request.POST or None)
     token = None
     if request.method == "POST" and form.is_valid():
@@ -75,23 +93,48 @@ def api_keys(request: HttpRequest) -> HttpResponse:
                 organisation=organisation,
                 name=form.cleaned_data["name"],
                 scopes=form.cleaned_data["scopes"],
+                expires_at=form.expires_at(),
             )
         except ValidationError as exc:
             forms.add_service_errors(form, exc)
-        except PermissionDenied as exc:
-            form.add_error(None, str(exc))
+        except PermissionDenied:
+            form.add_error(None, MANAGERS_ONLY)
         else:
             token = issued.token  # shown once, never stored in clear
             form = forms.ApiKeyForm()
-    keys = ApiKey.objects.filter(organisation=organisation).order_by("-created_at")
-    return render(request, "portal/api_keys.html", {"form": form, "keys": keys, "token": token})
+    keys = participant_selectors.api_keys_of(organisation).order_by("-created_at")
+    return render(
+        request,
+        "portal/api_keys.html",
+        {
+            "form": form,
+            "keys": keys,
+            "token": token,
+            "can_manage": can_manage,
+            "now": timezone.now(),
+        },
+    )
 
 
 @login_required
-def webhooks(request: HttpRequest) -> HttpResponse:
-    from exchange.trading import selectors as trading_selectors
-    from exchange.trading import services as trading
+@require_POST
+def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
+    organisation = require_organisation(request)
+    key = participant_selectors.api_keys_of(organisation).filter(pk=key_id).first()
+    if key is None:
+        raise Http404("No such key.")
+    try:
+        participants.revoke_api_key(actor=current_user(request), key=key, reason="portal")
+    except PermissionDenied:
+        messages.error(request, MANAGERS_ONLY)
+    else:
+        messages.success(request, _("Revoked") + f": {key.name} ({key.prefix}…)")
+    return redirect("portal:api-keys")
 
+
+@never_cache
+@login_required
+def webhooks(request: HttpRequest) -> HttpResponse:
     organisation = require_organisation(request)
     user = current_user(request)
     form = forms.WebhookForm(request.POST or None)
@@ -111,9 +154,41 @@ def webhooks(request: HttpRequest) -> HttpResponse:
         else:
             secret = endpoint.secret  # shown once so the receiver can check signatures
             form = forms.WebhookForm()
-    endpoints = trading_selectors.endpoints_of(organisation).order_by("-created_at")
+    endpoints = list(trading_selectors.endpoints_of(organisation).order_by("-created_at"))
+    for endpoint in endpoints:
+        # The delivery log: the latest deliveries of each endpoint with their attempts.
+        endpoint.recent_deliveries = list(  # type: ignore[attr-defined]
+            trading_selectors.deliveries_of(endpoint).order_by("-created_at")[:10]
+        )
     return render(
         request,
         "portal/webhooks.html",
         {"form": form, "endpoints": endpoints, "secret": secret},
     )
+
+
+def _own_endpoint(request: HttpRequest, endpoint_id: int) -> WebhookEndpoint:
+    organisation = require_organisation(request)
+    endpoint = trading_selectors.endpoints_of(organisation).filter(pk=endpoint_id).first()
+    if endpoint is None:
+        raise Http404("No such endpoint.")
+    return endpoint
+
+
+@login_required
+@require_POST
+def webhook_toggle(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+    """Pause or resume an endpoint: a paused endpoint is sent nothing."""
+    endpoint = _own_endpoint(request, endpoint_id)
+    trading.update_webhook_endpoint(
+        actor=current_user(request), endpoint=endpoint, active=not endpoint.active
+    )
+    return redirect("portal:webhooks")
+
+
+@login_required
+@require_POST
+def webhook_delete(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+    endpoint = _own_endpoint(request, endpoint_id)
+    trading.delete_webhook_endpoint(actor=current_user(request), endpoint=endpoint)
+    return redirect("portal:webhooks")

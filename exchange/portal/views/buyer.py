@@ -18,25 +18,15 @@ from django.views.decorators.http import require_POST
 from exchange.ledger.selectors import wallet_of
 from exchange.portal import forms
 from exchange.portal.context import acting_organisation, current_user, require_organisation
+from exchange.trading import selectors as trading_selectors
+from exchange.trading import services as trading
+from exchange.trading.models import Order
 from licensing import selectors as licensing_selectors
-
-try:  # trading is installed; the guard keeps the public pages up if it is ever split out
-    from exchange.trading import selectors as trading_selectors
-    from exchange.trading import services as trading
-    from exchange.trading.models import Order
-except ImportError:  # pragma: no cover
-    trading = None  # type: ignore[assignment]
-
-
-def _trading_or_404() -> None:
-    if trading is None:
-        raise Http404("Trading is not available.")
 
 
 @login_required
 @require_POST
 def order_create(request: HttpRequest) -> HttpResponse:
-    _trading_or_404()
     organisation = require_organisation(request, buy=True)
     user = current_user(request)
     try:
@@ -56,7 +46,6 @@ def order_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def orders(request: HttpRequest) -> HttpResponse:
-    _trading_or_404()
     organisation = require_organisation(request, buy=True)
     rows = trading_selectors.orders_visible_to(
         current_user(request), organisation, filters={"role": "buyer"}
@@ -96,7 +85,6 @@ def _order_context(request: HttpRequest, order: Any, **extra: Any) -> dict[str, 
 
 
 def _buyer_order(request: HttpRequest, order_id: int) -> Any:
-    _trading_or_404()
     organisation = require_organisation(request, buy=True)
     order = trading_selectors.get_order(current_user(request), organisation, order_id)
     if order.buyer_id != organisation.pk:

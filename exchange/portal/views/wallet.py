@@ -16,6 +16,7 @@ from exchange.ledger import funding
 from exchange.ledger import selectors as ledger_selectors
 from exchange.ledger.models import Deposit
 from exchange.ledger.payments import CallbackRejected, get_provider
+from exchange.participants.services import membership_of
 from exchange.portal import forms
 from exchange.portal.context import current_user, require_organisation
 
@@ -118,7 +119,11 @@ def deposit_simulate(request: HttpRequest, deposit_id: int) -> HttpResponse:
 def withdraw(request: HttpRequest) -> HttpResponse:
     organisation = require_organisation(request)
     form = forms.AmountForm(request.POST, prefix="withdraw")
-    if form.is_valid():
+    member = membership_of(current_user(request), organisation)
+    if member is None or not member.can_manage:
+        # As over the API: money leaves the organisation only on an owner's or admin's word.
+        form.add_error(None, _("Only an owner or admin of the organisation may withdraw money."))
+    elif form.is_valid():
         try:
             funding.request_withdrawal(
                 actor=current_user(request), organisation=organisation, amount_fen=form.amount_fen()
