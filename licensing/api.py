@@ -217,6 +217,7 @@ class OfferCollectionView(APIView):
         )
 
     @extend_schema(
+        operation_id="offers_list",
         responses=cursor_page_of(OfferOutput),
         summary="Offers you may see (your own, and active ones on listings you may open)",
         parameters=[
@@ -377,6 +378,7 @@ class ContractCollectionView(APIView):
         return list(super().get_permissions())
 
     @extend_schema(
+        operation_id="contracts_list",
         responses=cursor_page_of(ContractSummaryOutput),
         summary="Contracts your organisation is party to, newest first",
     )
