@@ -305,6 +305,14 @@ WEBHOOK_BACKOFF_MAX_SECONDS = env_int("WEBHOOK_BACKOFF_MAX_SECONDS", 21600)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5)
 # Webhook targets on loopback or private networks are refused (SSRF) unless this is on.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+# Keys that encrypt webhook signing secrets at rest (AES-256-GCM): comma-separated base64 of 32
+# bytes; the first encrypts, all decrypt (rotation: see docs/WEBHOOKS.md). Empty in development:
+# a key derived from SECRET_KEY. Production must set it: deriving from DJANGO_SECRET_KEY would tie
+# every stored webhook secret to that key, so rotating it (routine after a leak) would silently
+# make all endpoints unable to sign.
+WEBHOOK_SECRET_KEYS = env_list("WEBHOOK_SECRET_KEYS")
+if PRODUCTION and not WEBHOOK_SECRET_KEYS:
+    raise RuntimeError("WEBHOOK_SECRET_KEYS must be set when EXCHANGE_PROFILE=production")
 
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "trading-auto-accept": {"task": "trading.auto_accept_due_orders", "schedule": 60.0},

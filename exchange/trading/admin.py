@@ -59,6 +59,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin[Any]):
     list_filter = ["active"]
     fields = ["organisation", "url", "events", "description", "active", "created_at"]
     readonly_fields = ["organisation", "url", "events", "description", "created_at"]
+    # Never shown, even encrypted: nothing staff could do with it, and a page is one more leak.
+    exclude = ["secret_ciphertext"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

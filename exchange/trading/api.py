@@ -260,7 +260,10 @@ class WebhookEndpointOutput(serializers.ModelSerializer[WebhookEndpoint]):
 
 
 class WebhookEndpointCreatedOutput(WebhookEndpointOutput):
-    secret = serializers.CharField(help_text="the signing secret: shown this once, store it now")
+    # Decrypted for this one response; list and detail use WebhookEndpointOutput, without it.
+    secret = serializers.CharField(
+        source="signing_secret", help_text="the signing secret: shown this once, store it now"
+    )
 
     class Meta(WebhookEndpointOutput.Meta):
         fields = [*WebhookEndpointOutput.Meta.fields, "secret"]
@@ -732,7 +735,7 @@ class WebhookEndpointDetailView(_ReadOrTrade, APIView):  # type: ignore[misc]
         )
         body = dict(WebhookEndpointOutput(endpoint).data)
         if data.validated_data.get("rotate_secret"):
-            body["secret"] = endpoint.secret
+            body["secret"] = endpoint.signing_secret()
         return Response(body)
 
     @extend_schema(request=None, responses={204: None}, summary="Remove an endpoint")

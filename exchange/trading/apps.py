@@ -33,8 +33,12 @@ class TradingConfig(AppConfig):
     verbose_name = _("Trading")
 
     def ready(self) -> None:
+        from django.core import checks
+
+        from exchange.trading.webhook_secrets import check_keys
         from licensing.signals import licence_revoked
         from listings.signals import version_released
 
         version_released.connect(_on_version_released, dispatch_uid="trading-version-released")
         licence_revoked.connect(_on_licence_revoked, dispatch_uid="trading-licence-revoked")
+        checks.register(check_keys)

@@ -21,13 +21,15 @@ Both steps are audited separately.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from exchange.participants.models import Organisation
+from exchange.trading import webhook_secrets
 
 
 class Order(models.Model):
@@ -296,8 +298,12 @@ class WebhookEndpoint(models.Model):
     url = models.URLField(max_length=500)
     events = models.JSONField(help_text="event names this endpoint receives")
     description = models.CharField(max_length=200, blank=True)
-    # The HMAC key. Kept in clear because signing needs it; shown to the organisation once.
-    secret = models.CharField(max_length=100)
+    # The HMAC key, encrypted (exchange.trading.webhook_secrets): signing needs the plain key, so
+    # it cannot be hashed, but a dump of this table must not let anyone forge our webhooks.
+    # editable=False keeps it out of every ModelForm, the console's included.
+    secret_ciphertext = models.TextField(editable=False, blank=True)
+    # A plain secret set before the row has an id (not a field: never written as such).
+    _unsaved_secret: str | None = None
     active = models.BooleanField(default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
@@ -311,6 +317,39 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return f"webhook endpoint #{self.pk}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        pending = self._unsaved_secret
+        if pending is None:
+            if not self.secret_ciphertext:
+                raise ValueError("a webhook endpoint needs a signing secret: call set_secret()")
+            super().save(*args, **kwargs)
+            return
+        # Insert without the secret, then write the ciphertext bound to the new id, in one
+        # transaction so no row is ever committed without one.
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self.secret_ciphertext = webhook_secrets.encrypt(pending, self.pk)
+            type(self)._default_manager.filter(pk=self.pk).update(
+                secret_ciphertext=self.secret_ciphertext
+            )
+        self._unsaved_secret = None
+
+    def set_secret(self, plain: str) -> None:
+        """Store `plain` as this endpoint's signing secret (encrypted; a new row on save())."""
+        if not plain:
+            raise ValueError("a webhook signing secret must not be empty")
+        if self.pk is None:
+            # Bound to the id, which only the INSERT assigns: save() encrypts it then.
+            self._unsaved_secret = plain
+            self.secret_ciphertext = ""
+        else:
+            self.secret_ciphertext = webhook_secrets.encrypt(plain, self.pk)
+
+    def signing_secret(self) -> str:
+        """The plain secret, for signing (and for showing once to its creator). Raises
+        WebhookSecretError, whose message never contains the secret."""
+        return webhook_secrets.decrypt(self.secret_ciphertext, self.pk)
 
 
 class WebhookDelivery(models.Model):

@@ -848,14 +848,16 @@ def create_webhook_endpoint(
     """Register an endpoint; its signing secret is generated here and shown to the caller once."""
     ensure_not_frozen(organisation, "register webhooks")
     webhooks.validate_target(url)
-    endpoint = WebhookEndpoint.objects.create(
+    endpoint = WebhookEndpoint(
         organisation=organisation,
         url=url,
         events=_clean_events(events),
         description=(description or "")[:200],
-        secret=webhooks.new_secret(),
         created_by=actor,
     )
+    # Stored encrypted; the caller reads it back once with endpoint.signing_secret().
+    endpoint.set_secret(webhooks.new_secret())
+    endpoint.save()
     record(
         "webhook_endpoint.created",
         endpoint,
@@ -885,7 +887,7 @@ def update_webhook_endpoint(
         locked.active = bool(fields["active"])
         changed["active"] = locked.active
     if fields.get("rotate_secret"):
-        locked.secret = webhooks.new_secret()
+        locked.set_secret(webhooks.new_secret())
         changed["secret_rotated"] = True
     locked.save()
     record(

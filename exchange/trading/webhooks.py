@@ -1,6 +1,8 @@
 """Webhooks for automated traders: signing, emitting inside a service's transaction, sending with
 retries. See docs/WEBHOOKS.md for the receiver's side.
 
+The secret is stored encrypted (exchange.trading.webhook_secrets) and decrypted per attempt.
+
 Signature: `X-Exchange-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
 Each attempt is signed afresh (new t); the body and `X-Exchange-Delivery` stay the same, so a
 receiver rejects stale timestamps and de-duplicates on the delivery id.
@@ -36,6 +38,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from exchange.trading.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from exchange.trading.webhook_secrets import WebhookSecretError
 
 logger = logging.getLogger(__name__)
 
@@ -217,7 +220,9 @@ class AttemptResult:
     retry_in: int | None  # seconds until the next attempt; None: no further attempt
 
 
-def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | None, str]:
+def _post(
+    endpoint: WebhookEndpoint, delivery: WebhookDelivery, secret: str
+) -> tuple[int | None, str]:
     body = encode(delivery.payload)
     timestamp = int(time.time())
     request = urllib.request.Request(  # noqa: S310  (scheme checked by validate_target)
@@ -230,7 +235,7 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | N
             EVENT_HEADER: delivery.event,
             DELIVERY_HEADER: str(delivery.pk),
             TIMESTAMP_HEADER: str(timestamp),
-            SIGNATURE_HEADER: signature_header(endpoint.secret, timestamp, body),
+            SIGNATURE_HEADER: signature_header(secret, timestamp, body),
         },
     )
     try:
@@ -265,15 +270,25 @@ def attempt_delivery(delivery_id: Any, *, now: datetime | None = None) -> Attemp
     delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
     endpoint = delivery.endpoint
     started = time.monotonic()
+    unsignable = False
     if endpoint.active:
-        status_code, error = _post(endpoint, delivery)
+        try:
+            secret = endpoint.signing_secret()
+        except WebhookSecretError as exc:
+            # Nothing is sent unsigned, and retrying cannot help until an operator fixes the
+            # keys or rotates the endpoint's secret: give up now. The message names the endpoint
+            # and key id only, never the secret or the ciphertext.
+            logger.error("webhook delivery %s not sent: %s", delivery.pk, exc)
+            status_code, error, unsignable = None, str(exc)[:300], True
+        else:
+            status_code, error = _post(endpoint, delivery, secret)
     else:
         status_code, error = None, "endpoint disabled"
     duration_ms = int((time.monotonic() - started) * 1000)
     delivered = status_code is not None and 200 <= status_code < 300
     attempt = delivery.attempts + 1
     retry_in: int | None = None
-    if not delivered and endpoint.active and attempt < max_attempts():
+    if not delivered and endpoint.active and not unsignable and attempt < max_attempts():
         retry_in = backoff_seconds(attempt)
     finished = timezone.now()
     with transaction.atomic():

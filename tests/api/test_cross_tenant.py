@@ -226,13 +226,14 @@ def build_world(storage: ObjectStorage) -> World:
     )
     a_orders = [sold_created, sold_funded, sold_disputed, bought, bought_disputed]
 
-    endpoint = WebhookEndpoint.objects.create(
+    endpoint = WebhookEndpoint(
         organisation=a_org,
         url=f"https://hooks.example.test/{SECRET}",
         events=["order.funded"],
         description=SECRET,
-        secret="whsec_" + uuid.uuid4().hex,
     )
+    endpoint.set_secret("whsec_" + uuid.uuid4().hex)
+    endpoint.save()
     WebhookDelivery.objects.create(
         endpoint=endpoint,
         event="order.funded",
@@ -313,7 +314,8 @@ def build_world(storage: ObjectStorage) -> World:
         SECRET,
         a_key.prefix,
         a_token,
-        endpoint.secret,
+        endpoint.signing_secret(),
+        endpoint.secret_ciphertext,
         str(upload.pk),
         upload.quarantine_key,
         deposit.provider_reference or SECRET,

@@ -30,6 +30,7 @@ from tests.trading.factories import Market, member
 
 QUARANTINE_KEY = "uploads/console-test/raw-0f3c9e-quarantine-secret.csv"
 CHUNK_OUTPUT_KEY = "work/console-test/v1/out-00000.csv"
+WEBHOOK_SECRET = "whsec-console-test-secret"
 
 CLEANING_REPORT: dict[str, Any] = {
     "engine": "listings.cleaning",
@@ -174,12 +175,14 @@ class Platform:
             version=version,
             message="新版本已发布",
         )
-        endpoint = WebhookEndpoint.objects.create(
+        endpoint = WebhookEndpoint(
             organisation=self.buyer.organisation,
             url="https://hooks.example.test/exchange",
             events=["order.settled"],
-            secret="whsec-console-test-secret",
         )
+        endpoint.set_secret(WEBHOOK_SECRET)
+        endpoint.save()
+        self.webhook_endpoint = endpoint
         delivery = WebhookDelivery.objects.create(
             endpoint=endpoint,
             event="order.settled",

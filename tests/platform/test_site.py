@@ -1,3 +1,4 @@
+import base64
 import os
 import secrets
 import subprocess
@@ -32,6 +33,7 @@ def test_check_deploy_is_clean_with_the_production_profile() -> None:
         "EXCHANGE_PROFILE": "production",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
         "DJANGO_ALLOWED_HOSTS": "exchange.example.cn",
+        "WEBHOOK_SECRET_KEYS": base64.b64encode(secrets.token_bytes(32)).decode(),
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "DEBUG"],
@@ -57,6 +59,26 @@ def test_production_refuses_the_development_secret() -> None:
         timeout=120,
     )
     assert result.returncode != 0 and "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_production_requires_its_own_webhook_secret_keys() -> None:
+    # Not derived from DJANGO_SECRET_KEY there: rotating that key must not lose every webhook
+    # secret (see WEBHOOK_SECRET_KEYS in settings.py).
+    env = {
+        **os.environ,
+        "EXCHANGE_PROFILE": "production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+    }
+    env.pop("WEBHOOK_SECRET_KEYS", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0 and "WEBHOOK_SECRET_KEYS must be set" in result.stderr
 
 
 @pytest.mark.django_db

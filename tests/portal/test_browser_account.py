@@ -140,7 +140,7 @@ def test_webhooks_refuse_private_targets_then_log_and_delete(
     page.click("#webhook-form button[type=submit]")
     page.wait_for_selector("#webhook-secret")
     endpoint = WebhookEndpoint.objects.get(organisation=owner.organisation)
-    assert page.inner_text("#webhook-secret").strip() == endpoint.secret
+    assert page.inner_text("#webhook-secret").strip() == endpoint.signing_secret()
     assert page.inner_text(f"#log-{endpoint.pk}")  # the (empty) delivery log is there
     actor.go("/account/webhooks/")
     assert page.locator("#webhook-secret").count() == 0

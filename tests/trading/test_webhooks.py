@@ -3,12 +3,8 @@ beat job's claim, and signature verification including replay protection."""
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -17,42 +13,10 @@ from django.utils import timezone
 
 from exchange.trading import services, tasks, webhooks
 from exchange.trading.models import WebhookDelivery, WebhookEndpoint
+from tests.trading.conftest import Receiver
 from tests.trading.factories import Market
 
 pytestmark = pytest.mark.django_db
-
-
-@dataclass
-class Receiver:
-    url: str
-    status: int = 200
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver(url="")
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            state.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            self.send_response(state.status)
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def endpoint_for(market: Market, org: Any, url: str, events: list[str]) -> WebhookEndpoint:
@@ -79,11 +43,13 @@ def test_funding_sends_a_signed_order_funded_event(market: Market, receiver: Rec
     assert headers["x-exchange-delivery"] == str(delivery.pk)
     signature = headers["x-exchange-signature"]
     assert signature.startswith(f"t={headers['x-exchange-timestamp']},v1=")
-    assert webhooks.verify_signature(endpoint.secret, signature, body)
-    assert not webhooks.verify_signature(endpoint.secret, signature, body + b" ")
+    assert webhooks.verify_signature(endpoint.signing_secret(), signature, body)
+    assert not webhooks.verify_signature(endpoint.signing_secret(), signature, body + b" ")
     assert not webhooks.verify_signature("whsec_wrong", signature, body)
     # An old capture replayed later is refused by its timestamp.
-    assert not webhooks.verify_signature(endpoint.secret, signature, body, now=time.time() + 301)
+    assert not webhooks.verify_signature(
+        endpoint.signing_secret(), signature, body, now=time.time() + 301
+    )
     assert json.loads(body)["data"]["order"]["status"] == "funded"
     delivery.refresh_from_db()
     assert delivery.status == "delivered" and delivery.attempts == 1
@@ -117,7 +83,7 @@ def test_failed_deliveries_are_retried_with_exponential_backoff(
     assert len(receiver.received) == 4
     # Every attempt is signed afresh and verifies.
     assert all(
-        webhooks.verify_signature(endpoint.secret, h["x-exchange-signature"], b)
+        webhooks.verify_signature(endpoint.signing_secret(), h["x-exchange-signature"], b)
         for h, b in receiver.received
     )
 

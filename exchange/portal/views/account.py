@@ -152,7 +152,7 @@ def webhooks(request: HttpRequest) -> HttpResponse:
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
         else:
-            secret = endpoint.secret  # shown once so the receiver can check signatures
+            secret = endpoint.signing_secret()  # shown once so the receiver can check signatures
             form = forms.WebhookForm()
     endpoints = list(trading_selectors.endpoints_of(organisation).order_by("-created_at"))
     for endpoint in endpoints:
