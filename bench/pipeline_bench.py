@@ -149,6 +149,7 @@ def run_once(data: Path, workers: int, env: dict[str, str]) -> dict[str, float]:
     )
     with open(data, "rb") as f:
         storage.put_stream(Area.QUARANTINE, upload.quarantine_key, f)
+    load_before = os.getloadavg()[0]
     started = time.monotonic()
     with transaction.atomic():
         services._accept(upload, membership.user, data.stat().st_size)
@@ -161,6 +162,7 @@ def run_once(data: Path, workers: int, env: dict[str, str]) -> dict[str, float]:
             break
         time.sleep(0.5)
     elapsed = time.monotonic() - started
+    load_after = os.getloadavg()[0]
     os.killpg(worker.pid, signal.SIGTERM)
     worker.wait(timeout=60)
     if upload.status != Upload.Status.PUBLISHED:
@@ -171,6 +173,9 @@ def run_once(data: Path, workers: int, env: dict[str, str]) -> dict[str, float]:
         "mb_s": size_mb / elapsed,
         "peak_rss_mb": max(v for pid, v in peak.items() if pid != worker.pid),
         "chunks": upload.chunks_total,
+        # The machine is shared: the 1-minute load average around the run says how much.
+        "load_before": load_before,
+        "load_after": load_after,
     }
 
 
@@ -224,7 +229,9 @@ def main() -> None:
     for label, r in (("1 worker ", one), ("2 workers", two)):
         print(
             f"{label}: {r['seconds']:.1f} s, {r['mb_s']:.2f} MB/s "
-            f"({r['mb_s'] / baseline:.3f}x baseline), peak RSS per worker {r['peak_rss_mb']:.0f} MB"
+            f"({r['mb_s'] / baseline:.3f}x baseline), "
+            f"peak RSS per worker {r['peak_rss_mb']:.0f} MB, "
+            f"load average {r['load_before']:.1f} -> {r['load_after']:.1f}"
         )
     print(f"speed-up 2 vs 1: {one['seconds'] / two['seconds']:.2f}x")
 
