@@ -32,7 +32,9 @@ def main() -> None:
     import django
 
     django.setup()
-    from bench.pipeline_bench import generate
+    # Run as a script, this file's folder is on sys.path: the sibling bench is importable.
+    from pipeline_bench import generate
+
     from listings.cleaning import anonymize_file
     from listings.pipeline import chunking, conf
     from listings.pipeline.validation import validate_file
