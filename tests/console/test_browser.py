@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.db import connections
+from playwright.sync_api import expect
 
 from exchange.trading.models import Dispute, Order
 from listings.models import ListingVersion
@@ -82,7 +83,9 @@ def test_regulator_reviews_a_version_and_resolves_a_dispute(page: Any, live_serv
     amount = platform.disputed.amount_fen
     page.goto(f"{base}/admin/trading/dispute/{dispute.pk}/change/")
     page.click("text=Resolve dispute")
-    assert not page.is_visible("input[name=to_seller_fen]")  # only for a split
+    # Only for a split. console.js hides the amounts after load (a deferred script), so wait for
+    # it rather than read the page before the script ran.
+    expect(page.locator("input[name=to_seller_fen]")).to_be_hidden()
     page.check("input[name=outcome][value=split]")
     page.fill("input[name=to_seller_fen]", str(amount - 30_00))
     page.fill("input[name=to_buyer_fen]", str(30_00))
