@@ -96,7 +96,7 @@ def _take_seat(licence: Licence, user: Any, now: datetime) -> bool:
     if LicenceSeat.objects.filter(licence=licence, user=user).exists():
         return True
     # Lock the licence so seat counting and claiming are one step.
-    Licence.objects.select_for_update().filter(pk=licence.pk).first()
+    Licence.objects.select_for_update(no_key=True).filter(pk=licence.pk).first()
     if LicenceSeat.objects.filter(licence=licence, user=user).exists():
         return True
     if LicenceSeat.objects.filter(licence=licence).count() >= licence.seats:

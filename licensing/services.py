@@ -5,6 +5,11 @@ is funded (`issue_licence`) and revokes them on refunds (`revoke_licence`). Lice
 trading.
 """
 
+# Row locks here are FOR NO KEY UPDATE (no service changes a key): trading transactions check
+# their foreign keys to offers, contracts and licences (KEY SHARE) at commit while holding the
+# audit chain's lock, which these services take after their row locks; a plain FOR UPDATE would
+# let the two deadlock.
+
 from __future__ import annotations
 
 import calendar
@@ -63,7 +68,7 @@ def sync_templates(definitions: Iterable[TemplateDefinition] = TEMPLATES) -> lis
     for definition in definitions:
         digest = definition_hash(definition)
         current = (
-            LicenceTemplate.objects.select_for_update()
+            LicenceTemplate.objects.select_for_update(no_key=True)
             .filter(key=definition.key, is_current=True)
             .first()
         )
@@ -147,7 +152,7 @@ def create_offer(
     """The seller's licence offer for a price plan; withdraws the plan's previous offer. Creating it
     is the seller's acceptance of every contract generated from it (see Offer)."""
     plan = (
-        PricePlan.objects.select_for_update()
+        PricePlan.objects.select_for_update(no_key=True)
         .select_related("listing__seller")
         .get(pk=price_plan.pk)
     )
@@ -177,7 +182,7 @@ def create_offer(
     normal = normalise_allowed(spec.specs, {**allowed, **forced})
     # The offer's policy shows the choice a buyer gets by default (free-text ones left out).
     defaults = resolve_choices(spec.specs, normal, {}, partial=True)
-    for offer in Offer.objects.select_for_update().filter(
+    for offer in Offer.objects.select_for_update(no_key=True).filter(
         price_plan=plan, status=Offer.Status.ACTIVE
     ):
         offer.status = Offer.Status.WITHDRAWN
@@ -234,7 +239,7 @@ def create_offer(
 
 @transaction.atomic
 def withdraw_offer(*, actor: User, offer: Offer) -> Offer:
-    locked = Offer.objects.select_for_update().get(pk=offer.pk)
+    locked = Offer.objects.select_for_update(no_key=True).get(pk=offer.pk)
     _require_member(actor, locked.seller, manager=True)
     if locked.status != Offer.Status.ACTIVE:
         raise ValidationError({"status": "this offer is already withdrawn"})
@@ -295,7 +300,7 @@ def create_contract(
     `actor` is the buyer's user (a member of `buyer_org`), or None when another service acts for
     the buyer after checking that itself. The buyer signs separately (`sign_contract`)."""
     offer = Offer.objects.select_related(
-        "template", "price_plan__listing__seller", "accepted_by"
+        "template", "price_plan__listing__seller", "accepted_by", "seller"
     ).get(pk=offer.pk)
     plan = offer.price_plan
     listing = plan.listing
@@ -420,7 +425,7 @@ def replace_contract(
 ) -> Contract:
     """Any change makes a new contract. An unsigned contract it replaces becomes void; a signed
     one stays as it is, and its licence is superseded when the new contract's licence is issued."""
-    locked = Contract.objects.select_for_update().get(pk=contract.pk)
+    locked = Contract.objects.select_for_update(no_key=True).get(pk=contract.pk)
     if locked.status == Contract.Status.VOID:
         raise ValidationError({"contract": "this contract is void"})
     new = create_contract(
@@ -457,7 +462,12 @@ def sign_contract(
 ) -> ContractSignature:
     """The buyer's signature over the hash it was shown. Refused when the hash is not the
     contract's current hash (the text changed, or the signer saw something else)."""
-    locked = Contract.objects.select_for_update().get(pk=contract.pk)
+    # The template (read by integrity_ok) in the same query; the row lock stays on the contract.
+    locked = (
+        Contract.objects.select_for_update(of=("self",))
+        .select_related("template")
+        .get(pk=contract.pk)
+    )
     if organisation.pk != locked.buyer_id:
         raise PermissionDenied("Only the buyer organisation signs here.")
     _require_member(actor, organisation)
@@ -515,7 +525,12 @@ def add_months(moment: datetime, months: int) -> datetime:
 def issue_licence(*, contract: Contract, starts_at: datetime | None = None) -> Licence:
     """Issue the licence for a fully signed contract (trading calls this when the order is
     funded). Idempotent: a contract has one licence; calling again returns it."""
-    locked = Contract.objects.select_for_update().get(pk=contract.pk)
+    # The template (read by integrity_ok) in the same query; the row lock stays on the contract.
+    locked = (
+        Contract.objects.select_for_update(of=("self",))
+        .select_related("template")
+        .get(pk=contract.pk)
+    )
     existing = Licence.objects.filter(contract=locked).first()
     if existing is not None:
         return existing
@@ -550,7 +565,7 @@ def issue_licence(*, contract: Contract, starts_at: datetime | None = None) -> L
     )
     if locked.replaces_id:
         previous = (
-            Licence.objects.select_for_update()
+            Licence.objects.select_for_update(no_key=True)
             .filter(contract_id=locked.replaces_id, status=Licence.Status.ACTIVE)
             .first()
         )
@@ -579,7 +594,7 @@ def revoke_licence(*, licence: Licence, actor: User | None, reason: str) -> Lice
         raise PermissionDenied("Only a regulator or platform operator may revoke a licence.")
     if not (reason or "").strip():
         raise ValidationError({"reason": "a reason is required to revoke a licence"})
-    locked = Licence.objects.select_for_update().get(pk=licence.pk)
+    locked = Licence.objects.select_for_update(no_key=True).get(pk=licence.pk)
     if locked.status == Licence.Status.REVOKED:
         return locked
     if locked.status != Licence.Status.ACTIVE:

@@ -147,14 +147,18 @@ def refresh_derived(listing: Listing) -> None:
         )
 
 
+# Row locks here are FOR NO KEY UPDATE: these services never change a key, and trading
+# transactions check their foreign keys to listings, versions and plans (KEY SHARE) at commit
+# while holding the audit chain's lock, which these services take after their row locks. A plain
+# FOR UPDATE would make the two wait for each other (a deadlock PostgreSQL then breaks).
 def _lock_listing(listing: Listing) -> Listing:
-    return Listing.objects.select_for_update().get(pk=listing.pk)
+    return Listing.objects.select_for_update(no_key=True).get(pk=listing.pk)
 
 
 def _lock_version(version: ListingVersion) -> tuple[Listing, ListingVersion]:
     """Listing first, then the version: the one order every service uses."""
-    listing = Listing.objects.select_for_update().get(pk=version.listing_id)
-    return listing, ListingVersion.objects.select_for_update().get(pk=version.pk)
+    listing = Listing.objects.select_for_update(no_key=True).get(pk=version.listing_id)
+    return listing, ListingVersion.objects.select_for_update(no_key=True).get(pk=version.pk)
 
 
 # --- listings ----------------------------------------------------------------------------------
@@ -373,7 +377,7 @@ def deactivate_price_plan(
     """Plans are never deleted (orders and contracts point at them); they stop being offered."""
     locked_listing = _lock_listing(plan.listing)
     _require_seller_member(actor, organisation, locked_listing)
-    locked = PricePlan.objects.select_for_update().get(pk=plan.pk)
+    locked = PricePlan.objects.select_for_update(no_key=True).get(pk=plan.pk)
     if locked.active:
         locked.active = False
         locked.save(update_fields=["active"])

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from exchange.audit.services import lock_chain, record
 from exchange.ledger.models import Account, Posting, Transaction
@@ -64,6 +64,21 @@ def _account(organisation: Organisation | None, kind: str) -> Account:
     # insert wins the unique constraint, fetches the winner's row instead.
     account, _ = Account.objects.get_or_create(organisation=organisation, kind=kind)
     return account
+
+
+def _accounts(*wanted: tuple[Organisation | None, str]) -> list[Account]:
+    """The accounts for these (organisation, kind) pairs, in order: one query when they all exist
+    (as they do after an organisation's first movement), instead of one per account. Escrow
+    transitions call this while holding the audit chain lock, where every query counts. A missing
+    account is created exactly as _account() does."""
+    query = Q()
+    for organisation, kind in wanted:
+        query |= Q(organisation=organisation, kind=kind)  # None: the platform's (IS NULL)
+    found = {(a.organisation_id, a.kind): a for a in Account.objects.filter(query)}
+    return [
+        found.get((getattr(organisation, "pk", None), kind)) or _account(organisation, kind)
+        for organisation, kind in wanted
+    ]
 
 
 def available_account(organisation: Organisation) -> Account:
@@ -228,9 +243,10 @@ def hold_escrow(
 ) -> Transaction:
     """Buyer's available → buyer's escrow."""
     ensure_not_frozen(buyer, "fund orders")
+    available, escrow = _accounts((buyer, Account.Kind.AVAILABLE), (buyer, Account.Kind.ESCROW))
     return transfer(
-        debit=available_account(buyer),
-        credit=escrow_account(buyer),
+        debit=available,
+        credit=escrow,
         amount_fen=amount_fen,
         kind=Transaction.Kind.ESCROW_HOLD,
         reference=reference,
@@ -251,11 +267,12 @@ def release_escrow(
     amount = _positive(amount_fen)
     if isinstance(fee_fen, bool) or not isinstance(fee_fen, int) or not 0 <= fee_fen <= amount:
         raise ValidationError({"fee_fen": "must be between 0 and the amount"})
-    legs = [
-        (escrow_account(buyer), -amount),
-        (available_account(seller), amount - fee_fen),
-        (fee_account(), fee_fen),
-    ]
+    escrow, seller_available, fees = _accounts(
+        (buyer, Account.Kind.ESCROW),
+        (seller, Account.Kind.AVAILABLE),
+        (None, Account.Kind.FEE_REVENUE),
+    )
+    legs = [(escrow, -amount), (seller_available, amount - fee_fen), (fees, fee_fen)]
     return post(
         kind=Transaction.Kind.ESCROW_RELEASE,
         reference=reference,

@@ -96,7 +96,10 @@ def _set_status(
         raise PermissionDenied(
             "Only a regulator or platform operator may change an organisation's status."
         )
-    locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    # NO KEY UPDATE: other transactions' foreign-key checks on this row (KEY SHARE, taken at
+    # their commit while they hold the audit chain's lock) do not wait for it, so a freeze
+    # during trading cannot deadlock against them; two status changes still exclude each other.
+    locked = Organisation.objects.select_for_update(no_key=True).get(pk=organisation.pk)
     old = locked.status
     locked.status = status
     locked.status_reason = reason

@@ -89,6 +89,18 @@ def _order(request: Request, order_id: int) -> Order:
     return selectors.get_order(request.user, acting_organisation(request), order_id)  # type: ignore[arg-type]
 
 
+def _order_to_change(request: Request, order_id: int) -> Order:
+    """The order a write names, after the same visibility check (and 404) as _order(), loaded
+    with its id only: every service re-reads it under its row lock, so reading its contract,
+    listing and dispute here as well was a wasted join on each trade step."""
+    return selectors.get_order(
+        request.user,  # type: ignore[arg-type]
+        acting_organisation(request),
+        order_id,
+        id_only=True,
+    )
+
+
 class _ReadOrTrade:
     request: Request
 
@@ -341,12 +353,28 @@ class NotificationReadOutput(serializers.Serializer[Any]):
     marked = serializers.IntegerField()
 
 
-def _order_body(order: Order) -> dict[str, Any]:
-    # Re-read after the service: the response shows the committed state and its relations.
-    fresh = Order.objects.select_related("contract", "listing", "buyer", "seller", "dispute").get(
-        pk=order.pk
-    )
-    return dict(OrderOutput(fresh).data)
+def _order_body(order: Order, *, reread: bool = True) -> dict[str, Any]:
+    """The order as the API shows it. By default re-read after the service: the response shows
+    the committed state and its relations.
+
+    reread=False takes the order a service returned: the one it created, or locked (with the
+    relations trading.services._lock loads; the dispute is read here), changed and saved itself.
+    Nothing else can change that row before the service's transaction commits, so a re-read
+    would return the same values for one more query. That matters most for @idempotent views,
+    whose response is built and stored inside the service's transaction, while it still holds
+    the audit chain lock that every write waits for."""
+    if reread:
+        order = Order.objects.select_related(
+            "contract", "listing", "buyer", "seller", "dispute"
+        ).get(pk=order.pk)
+    return dict(_ORDER_OUTPUT.to_representation(order))
+
+
+# Built once and reused: a ModelSerializer derives its ~25 fields from the model each time one
+# is instantiated, which cost more than turning the order into JSON (five times per trade, twice
+# inside the audit chain's critical section). to_representation() keeps no per-call state, and
+# these order bodies take no context; the output is the same as OrderOutput(order).data.
+_ORDER_OUTPUT = OrderOutput()
 
 
 # --- orders ---------------------------------------------------------------------------------------
@@ -410,7 +438,9 @@ class OrderListCreateView(_ReadOrTrade, generics.ListAPIView[Order]):  # type: i
             choices=data.validated_data["choices"],
             listing_version=version,
         )
-        return Response(_order_body(order), status=status.HTTP_201_CREATED)
+        # The order as create_order inserted and committed it, with its relations: a re-read
+        # would show the same.
+        return Response(_order_body(order, reread=False), status=status.HTTP_201_CREATED)
 
 
 class OrderDetailView(APIView):
@@ -438,7 +468,7 @@ class OrderSignView(APIView):
     )
     @conflicts_as_409
     def post(self, request: Request, order_id: int) -> Response:
-        order = _order(request, order_id)
+        order = _order_to_change(request, order_id)
         data = OrderSignInput(data=request.data)
         data.is_valid(raise_exception=True)
         order = services.sign_order(
@@ -449,7 +479,9 @@ class OrderSignView(APIView):
             ip=_ip(request),
             user_agent=request.headers.get("User-Agent", ""),
         )
-        return Response(_order_body(order))
+        # The order as sign_order locked, changed and committed it, with its relations (the
+        # contract as signed): a re-read would show the same.
+        return Response(_order_body(order, reread=False))
 
 
 class OrderFundView(APIView):
@@ -468,9 +500,9 @@ class OrderFundView(APIView):
         order = services.fund_order(
             actor=request.user,  # type: ignore[arg-type]
             organisation=_organisation(request),
-            order=_order(request, order_id),
+            order=_order_to_change(request, order_id),
         )
-        return Response(_order_body(order))
+        return Response(_order_body(order, reread=False))
 
 
 class OrderDownloadLinksView(APIView):
@@ -484,7 +516,7 @@ class OrderDownloadLinksView(APIView):
     )
     @conflicts_as_409
     def post(self, request: Request, order_id: int) -> Response:
-        order = _order(request, order_id)
+        order = _order_to_change(request, order_id)
         data = DownloadLinkInput(data=request.data)
         data.is_valid(raise_exception=True)
         issued = services.issue_download_links(
@@ -525,7 +557,7 @@ class OrderDeliverView(APIView):
         order = services.deliver_order(
             actor=request.user,  # type: ignore[arg-type]
             organisation=_organisation(request),
-            order=_order(request, order_id),
+            order=_order_to_change(request, order_id),
         )
         return Response(_order_body(order))
 
@@ -546,9 +578,9 @@ class OrderAcceptView(APIView):
         order = services.accept_order(
             actor=request.user,  # type: ignore[arg-type]
             organisation=_organisation(request),
-            order=_order(request, order_id),
+            order=_order_to_change(request, order_id),
         )
-        return Response(_order_body(order))
+        return Response(_order_body(order, reread=False))
 
 
 class OrderCancelView(APIView):
@@ -560,7 +592,7 @@ class OrderCancelView(APIView):
     )
     @conflicts_as_409
     def post(self, request: Request, order_id: int) -> Response:
-        order = _order(request, order_id)
+        order = _order_to_change(request, order_id)
         data = OrderCancelInput(data=request.data)
         data.is_valid(raise_exception=True)
         order = services.cancel_order(
@@ -583,7 +615,7 @@ class OrderDisputeView(APIView):
     )
     @conflicts_as_409
     def post(self, request: Request, order_id: int) -> Response:
-        order = _order(request, order_id)
+        order = _order_to_change(request, order_id)
         data = DisputeOpenInput(data=request.data)
         data.is_valid(raise_exception=True)
         dispute = services.open_dispute(

@@ -44,8 +44,23 @@ def orders_visible_to(
     return orders.order_by("-id")
 
 
-def get_order(user: User, organisation: Organisation | None, order_id: int) -> Order:
-    order = orders_visible_to(user, organisation).filter(pk=order_id).first()
+def get_order(
+    user: User, organisation: Organisation | None, order_id: int, *, id_only: bool = False
+) -> Order:
+    """One order the caller may see (the rule of orders_visible_to), or 404. id_only: only its id
+    is read (the other fields load on access), for writes whose service re-reads the order under
+    its lock.
+
+    The caller's own orders are looked up first: for them the answer does not depend on platform
+    staff status, so the query asking that is only needed when the order is not theirs."""
+    orders = Order.objects.select_related("contract", "listing", "dispute").filter(pk=order_id)
+    if id_only:
+        orders = orders.select_related(None).only("pk")
+    order = None
+    if organisation is not None:
+        order = orders.filter(Q(buyer=organisation) | Q(seller=organisation)).first()
+    if order is None and is_platform_staff(user):
+        order = orders.first()
     if order is None:
         raise Http404("No such order.")
     return order

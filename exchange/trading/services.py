@@ -8,6 +8,16 @@ Lock order, the same everywhere (so no two of these transactions deadlock):
     3. ledger accounts, in id order (inside exchange.ledger.services.post)
     4. licensing rows (contract, licence), inside the licensing services
 
+Creating an order is the one exception to "chain lock first", because it locks no row: it reads
+the offer and plan, renders and inserts the contract and the seller's signature, and only then
+takes the chain lock (in its first record()). Until then it holds no lock another transaction
+can wait for: its new rows are invisible to others, and the foreign-key checks (and the FOR KEY
+SHARE row locks they take) are deferred to COMMIT, as Django declares them DEFERRABLE INITIALLY
+DEFERRED, so they run with the chain lock held, exactly as they did when create_order took it
+first. While waiting for the chain lock it therefore blocks nobody, and from the chain lock on it
+does what it did before. It cannot add a deadlock; the expensive part (texts, ODRL policy,
+hashing) has simply left the critical section that serialises every write.
+
 Every transition re-reads the order under its lock and checks the current status, so of two
 racing requests (two funds, an accept and a dispute, a release and a refund) exactly one acts and
 the other is refused with IllegalTransition. The ledger's unique (kind, reference) backs this up.
@@ -85,11 +95,44 @@ def window(order: Order) -> timedelta:
     return timedelta(hours=order.acceptance_window_hours)
 
 
-def _lock(order: Order | int) -> Order:
-    """Chain lock, then the order row (see the module docstring for why in this order)."""
+def _lock(order: Order | int, *, with_relations: bool = False) -> Order:
+    """Chain lock, then the order row (see the module docstring for why in this order).
+
+    with_relations: the relations the transition and the API response read (contract, listing,
+    parties) come in the same query; loaded lazily they cost one query each, all while holding
+    the chain lock. `of=("self",)` keeps the row lock on the order alone, exactly as without; the
+    related rows are read as they are at that moment, which is what lazy loads saw too. (Not the
+    dispute: a reverse relation cached as "none" would go stale on the returned order once one
+    is opened.)"""
     lock_chain()
     pk = order.pk if isinstance(order, Order) else order
-    return Order.objects.select_for_update().get(pk=pk)
+    if not with_relations:
+        return Order.objects.select_for_update().get(pk=pk)
+    return (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("contract", "listing", "buyer", "seller")
+        .defer(*_BULKY_RELATED_FIELDS)
+        .get(pk=pk)
+    )
+
+
+# Columns of the related rows that no transition or order response reads (the contract's texts
+# and policy are re-read under the contract's own lock when licensing needs them): left out of
+# the locking query, they load on access like any deferred field.
+_BULKY_RELATED_FIELDS = (
+    "contract__choices",
+    "contract__parameters",
+    "contract__text_zh",
+    "contract__text_en",
+    "contract__policy",
+    "listing__description",
+    "listing__description_html",
+    "listing__search_document",
+    "listing__search_vector",
+    "listing__keywords",
+    "listing__languages",
+    "listing__documentation_links",
+)
 
 
 def _require(order: Order, allowed: Iterable[str], doing: str) -> None:
@@ -170,7 +213,9 @@ def create_order(
     """An order on a price plan and its contract (from the plan's active offer and the buyer's
     choices), pre-signed by the seller through the offer, awaiting the buyer's signature."""
     ensure_not_frozen(buyer, "place orders")
-    lock_chain()
+    # No lock_chain() up front: this transaction locks no row (see "Creating an order is the one
+    # exception" in the module docstring), so the chain lock is taken by the first record(),
+    # after the contract's texts and policy are rendered, hashed and inserted, not around them.
     offer = active_offer(price_plan)
     if offer is None:
         raise ValidationError({"price_plan": "this price plan has no licence offer yet"})
@@ -181,12 +226,12 @@ def create_order(
         choices=dict(choices or {}),
         listing_version=listing_version,
     )
-    plan = offer.price_plan
+    plan = contract.price_plan  # loaded by create_contract: no query under the chain lock
     order = Order.objects.create(
         buyer=buyer,
-        seller_id=contract.seller_id,
+        seller=contract.seller,  # objects, not ids: the API answers from this instance
         price_plan=plan,
-        listing_id=contract.listing_id,
+        listing=contract.listing,
         contract=contract,
         amount_fen=contract.price_fen,
         acceptance_window_hours=plan.acceptance_window_hours,
@@ -218,10 +263,10 @@ def sign_order(
     user_agent: str = "",
 ) -> Order:
     """The buyer signs the contract hash it was shown; the order becomes `signed`."""
-    locked = _lock(order)
+    locked = _lock(order, with_relations=True)
     _require_party(locked, organisation, "buyer")
     _require(locked, [S.CREATED], "be signed")
-    licensing.sign_contract(
+    signature = licensing.sign_contract(
         contract=locked.contract,
         actor=actor,
         organisation=organisation,
@@ -229,7 +274,9 @@ def sign_order(
         ip=ip,
         user_agent=user_agent,
     )
-    contract = Contract.objects.get(pk=locked.contract_id)
+    # The contract as sign_contract left it: it holds the contract's row lock, so no re-read.
+    contract = signature.contract
+    locked.contract = contract
     if contract.status != Contract.Status.SIGNED:
         raise ValidationError({"contract": "the contract still lacks a signature"})
     locked.signed_at = contract.signed_at or timezone.now()
@@ -272,7 +319,7 @@ def cancel_order(
 @transaction.atomic
 def fund_order(*, actor: User | None, organisation: Organisation, order: Order) -> Order:
     """Buyer's available → escrow (skipped for free orders), then the licence is issued."""
-    locked = _lock(order)
+    locked = _lock(order, with_relations=True)
     _require_party(locked, organisation, "buyer")
     ensure_not_frozen(organisation, "fund orders")
     _require(locked, [S.SIGNED], "be funded")
@@ -479,7 +526,7 @@ def _accept(locked: Order, *, actor: Any, organisation: Any, automatic: bool) ->
 @transaction.atomic
 def accept_order(*, actor: User, organisation: Organisation, order: Order) -> Order:
     """The buyer accepts the delivery: escrow goes to the seller minus the platform fee."""
-    locked = _lock(order)
+    locked = _lock(order, with_relations=True)
     _require_party(locked, organisation, "buyer")
     ensure_not_frozen(organisation, "accept deliveries")
     _require(locked, [S.DELIVERED], "be accepted (only a delivered order can)")

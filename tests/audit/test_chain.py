@@ -164,3 +164,55 @@ def test_concurrent_writers_keep_one_linear_chain() -> None:
     assert errors == []
     result = verify_chain()
     assert result.ok and result.count == before + 60
+
+
+def _advisory_locks_held() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+        )
+        return int(cursor.fetchone()[0])
+
+
+def test_lock_chain_skips_only_while_the_lock_is_really_held() -> None:
+    """lock_chain() skips the query when its on_commit marker says the lock is held, and record()
+    takes the tail from the marker of its own last append: each marker must vanish exactly when
+    PostgreSQL releases the lock or drops the row (rollback to a savepoint taken before them), or
+    record() would append without the lock, or link to a vanished event, and fork the chain."""
+    from exchange.audit.services import _holds_chain, lock_chain
+
+    with transaction.atomic():
+        base = _advisory_locks_held()
+        with pytest.raises(RuntimeError), transaction.atomic():
+            lock_chain()
+            assert _holds_chain() and _advisory_locks_held() == base + 1
+            raise RuntimeError("roll the savepoint back")
+        # The savepoint took the lock and was rolled back: lock and marker are gone together.
+        assert not _holds_chain() and _advisory_locks_held() == base
+        first = record("test.event", ("thing", 1))  # takes it again
+        assert _holds_chain() and _advisory_locks_held() == base + 1
+        with pytest.raises(RuntimeError), transaction.atomic():
+            record("test.event", ("thing", 2))
+            raise RuntimeError("roll the savepoint back")
+        # Taken before that savepoint: still held, and the marker says so.
+        assert _holds_chain() and _advisory_locks_held() == base + 1
+        # The rolled-back event is not the tail: the next one links to the last that survived.
+        third = record("test.event", ("thing", 3))
+        assert third.prev_hash == first.hash
+        fourth = record("test.event", ("thing", 4))
+        assert fourth.prev_hash == third.hash
+    assert verify_chain().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lock_marker_ends_with_the_transaction() -> None:
+    from exchange.audit.services import _holds_chain, lock_chain
+
+    with transaction.atomic():
+        lock_chain()
+        assert _holds_chain()
+    assert not _holds_chain() and _advisory_locks_held() == 0
+    with pytest.raises(RuntimeError), transaction.atomic():
+        lock_chain()
+        raise RuntimeError("roll back")
+    assert not _holds_chain() and _advisory_locks_held() == 0

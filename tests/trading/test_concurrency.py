@@ -211,3 +211,97 @@ def test_auto_accept_run_twice_at_once_settles_once(tx_market: Market) -> None:
     assert Transaction.objects.filter(kind="escrow_release").count() == 6
     assert Order.objects.filter(status="settled").count() == 6
     assert_books_balance()
+
+
+def test_creates_racing_funds_accepts_and_disputes_never_deadlock(tx_market: Market) -> None:
+    """create_order takes the chain lock late (after rendering and inserting the contract), every
+    other transition first. Mixed on overlapping orders and buyers, nothing deadlocks, every step
+    either acts or is refused cleanly, the books balance and the audit chain verifies."""
+    from exchange.audit.verify import verify_chain
+
+    market = tx_market
+    plan = market.plan(price_fen=10_00)
+    buyers = [market.buyer(funds_fen=40_00), market.buyer(funds_fen=40_00)]
+    signed = [market.signed(buyers[i % 2], plan) for i in range(6)]
+    delivered = [market.delivered(buyers[i % 2], plan) for i in range(4)]
+    party = {b.organisation_id: b for b in buyers}
+
+    def work(i: int) -> str:
+        step = i % 4
+        buyer = buyers[i % 2]
+        try:
+            if step == 0:
+                services.create_order(
+                    actor=buyer.user, buyer=buyer.organisation, price_plan=plan, choices={}
+                )
+            elif step == 1:
+                order = signed[i % len(signed)]
+                who = party[order.buyer_id]
+                services.fund_order(actor=who.user, organisation=who.organisation, order=order)
+            elif step == 2:
+                order = delivered[(i // 4) % len(delivered)]
+                who = party[order.buyer_id]
+                services.accept_order(actor=who.user, organisation=who.organisation, order=order)
+            else:
+                order = delivered[(i // 4 + 1) % len(delivered)]
+                who = party[order.buyer_id]
+                services.open_dispute(
+                    actor=who.user, organisation=who.organisation, order=order, reason="bad"
+                )
+        except (ledger.InsufficientFunds, services.IllegalTransition):
+            return "refused"
+        return "ok"
+
+    results = run_at_once(work)
+    assert all(isinstance(r, str) for r in results), [
+        repr(r) for r in results if not isinstance(r, str)
+    ][:3]
+    assert Order.objects.count() == 6 + 4 + Counter(results[0::4])["ok"] == 10 + 13
+    assert not Order.objects.filter(status="delivered").exists()  # each accepted or disputed
+    assert_books_balance()
+    assert verify_chain().ok
+
+
+def test_freezing_a_party_while_it_trades_never_deadlocks(tx_market: Market) -> None:
+    """A regulator freezing and unfreezing an organisation locks its row, while trades that hold
+    the audit chain's lock check their foreign keys to that row at commit. Status changes lock
+    the row FOR NO KEY UPDATE (it never changes the key), which does not conflict with those
+    checks, so neither side waits for the other in a cycle."""
+    from exchange.audit.verify import verify_chain
+    from exchange.participants import services as participants
+    from exchange.participants.models import Organisation
+
+    market = tx_market
+    plan = market.plan(price_fen=10_00)
+    buyer = market.buyer(funds_fen=1_000_00)
+    seller_org = market.seller.organisation
+    staff = regulator()
+    signed = [market.signed(buyer, plan) for _ in range(20)]
+    delivered = [market.delivered(buyer, plan) for _ in range(20)]
+
+    def work(i: int) -> str:
+        try:
+            if i % 5 == 0:
+                org = Organisation.objects.get(pk=seller_org.pk)
+                if (i // 5) % 2:
+                    participants.unfreeze_organisation(actor=staff, organisation=org, reason="ok")
+                else:
+                    participants.freeze_organisation(actor=staff, organisation=org, reason="check")
+            elif i % 5 in (1, 2):
+                services.fund_order(
+                    actor=buyer.user, organisation=buyer.organisation, order=signed[i % 20]
+                )
+            else:
+                services.accept_order(
+                    actor=buyer.user, organisation=buyer.organisation, order=delivered[i % 20]
+                )
+        except (participants.OrganisationFrozen, services.IllegalTransition):
+            return "refused"
+        return "ok"
+
+    results = run_at_once(work)
+    assert all(isinstance(r, str) for r in results), [
+        repr(r) for r in results if not isinstance(r, str)
+    ][:3]
+    assert_books_balance()
+    assert verify_chain().ok
