@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from exchange.api_common.errors import ERROR_DESCRIPTIONS
+from exchange.api_common.errors import ERROR_DESCRIPTIONS, ERROR_TYPES
 
 ERROR_COMPONENT = "ApiError"
 UNSAFE_METHODS = {"post", "put", "patch", "delete"}
@@ -26,16 +26,7 @@ _ERROR_SCHEMA: dict[str, Any] = {
     "properties": {
         "type": {
             "type": "string",
-            "enum": [
-                "validation_error",
-                "authentication_error",
-                "permission_error",
-                "not_found",
-                "conflict",
-                "unprocessable",
-                "rate_limited",
-                "error",
-            ],
+            "enum": list(ERROR_TYPES),
             "description": "the family of the error",
         },
         "code": {"type": "string", "description": "a stable machine-readable code"},
