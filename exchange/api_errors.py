@@ -7,9 +7,11 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from exchange.api_common.errors import ERROR_TYPE_BY_STATUS
 
 
 def _flatten(detail: Any) -> dict[str, list[str]]:
@@ -44,14 +46,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else exc.default_code
-    kind = {
-        status.HTTP_400_BAD_REQUEST: "validation_error",
-        status.HTTP_401_UNAUTHORIZED: "authentication_error",
-        status.HTTP_403_FORBIDDEN: "permission_error",
-        status.HTTP_404_NOT_FOUND: "not_found",
-        status.HTTP_409_CONFLICT: "conflict",
-        status.HTTP_422_UNPROCESSABLE_ENTITY: "unprocessable",
-        status.HTTP_429_TOO_MANY_REQUESTS: "rate_limited",
-    }.get(response.status_code, "error")
+    kind = ERROR_TYPE_BY_STATUS.get(response.status_code, "error")
     response.data = {"type": kind, "code": code, "message": message, "field_errors": field_errors}
     return response

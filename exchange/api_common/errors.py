@@ -6,16 +6,17 @@ from typing import Any
 
 from rest_framework import serializers
 
-ERROR_TYPES = [
-    "validation_error",
-    "authentication_error",
-    "permission_error",
-    "not_found",
-    "conflict",
-    "unprocessable",
-    "rate_limited",
-    "error",
-]
+#: The error family of each status the API answers with; any other status is "error".
+ERROR_TYPE_BY_STATUS: dict[int, str] = {
+    400: "validation_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found",
+    409: "conflict",
+    422: "unprocessable",
+    429: "rate_limited",
+}
+ERROR_TYPES = [*ERROR_TYPE_BY_STATUS.values(), "error"]
 
 
 class ApiErrorOutput(serializers.Serializer[Any]):
