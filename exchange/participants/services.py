@@ -48,7 +48,8 @@ def membership_of(user: User, organisation: Organisation) -> Membership | None:
     return Membership.objects.filter(user=user, organisation=organisation).first()
 
 
-def _require_manager(user: User, organisation: Organisation) -> None:
+def require_manager(user: User, organisation: Organisation) -> None:
+    """Refuse unless `user` is an owner or admin of `organisation` (members trade, not manage)."""
     member = membership_of(user, organisation)
     if member is None or not member.can_manage:
         raise PermissionDenied("Only an owner or admin of the organisation may do this.")
@@ -73,7 +74,7 @@ def register_organisation(*, user: User, name: str, kind: str, uscc: str) -> Org
 
 @transaction.atomic
 def add_member(*, actor: User, organisation: Organisation, user: User, role: str) -> Membership:
-    _require_manager(actor, organisation)
+    require_manager(actor, organisation)
     if role not in Membership.Role.values:
         raise ValidationError({"role": f"must be one of {', '.join(Membership.Role.values)}"})
     membership, _ = Membership.objects.update_or_create(
@@ -169,7 +170,7 @@ def create_api_key(
     scopes: list[str],
     expires_at: datetime | None = None,
 ) -> IssuedApiKey:
-    _require_manager(actor, organisation)
+    require_manager(actor, organisation)
     unknown = sorted(set(scopes) - set(ApiKeyScope.values))
     if not scopes or unknown:
         raise ValidationError(
@@ -206,7 +207,7 @@ def create_api_key(
 @transaction.atomic
 def revoke_api_key(*, actor: User, key: ApiKey, reason: str = "") -> ApiKey:
     if not (actor.is_regulator or actor.is_operator):
-        _require_manager(actor, key.organisation)
+        require_manager(actor, key.organisation)
     locked = ApiKey.objects.select_for_update().get(pk=key.pk)
     if locked.revoked_at is None:
         locked.revoked_at = timezone.now()

@@ -42,7 +42,7 @@ from django.utils import timezone
 from exchange.audit.services import lock_chain, record
 from exchange.ledger import services as ledger
 from exchange.participants.models import Organisation, User
-from exchange.participants.services import ensure_not_frozen
+from exchange.participants.services import ensure_not_frozen, require_manager
 from exchange.storage import Area, get_storage
 from exchange.trading import webhooks
 from exchange.trading.models import (
@@ -892,7 +892,11 @@ def create_webhook_endpoint(
     events: list[str],
     description: str = "",
 ) -> WebhookEndpoint:
-    """Register an endpoint; its signing secret is generated here and shown to the caller once."""
+    """Register an endpoint; its signing secret is generated here and shown to the caller once.
+
+    Only an owner or admin may: an endpoint sends the organisation's trade events to any URL.
+    """
+    require_manager(actor, organisation)
     ensure_not_frozen(organisation, "register webhooks")
     webhooks.validate_target(url)
     endpoint = WebhookEndpoint(
@@ -919,6 +923,7 @@ def create_webhook_endpoint(
 def update_webhook_endpoint(
     *, actor: User, endpoint: WebhookEndpoint, **fields: Any
 ) -> WebhookEndpoint:
+    require_manager(actor, endpoint.organisation)
     locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     changed = {}
     if "url" in fields:
@@ -949,6 +954,7 @@ def update_webhook_endpoint(
 
 @transaction.atomic
 def delete_webhook_endpoint(*, actor: User, endpoint: WebhookEndpoint) -> None:
+    require_manager(actor, endpoint.organisation)
     record(
         "webhook_endpoint.deleted",
         endpoint,

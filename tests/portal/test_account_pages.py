@@ -199,6 +199,31 @@ def test_webhook_secret_once_delivery_log_pause_and_delete(settings: Any) -> Non
     assert not WebhookEndpoint.objects.exists()
 
 
+def test_a_plain_member_sees_webhooks_but_cannot_add_pause_or_delete_them(settings: Any) -> None:
+    # An endpoint sends the organisation's trade events to any URL: administering one is an
+    # owner's or admin's act, like an API key.
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    owner = _member()
+    member = MembershipFactory(role="member", organisation=owner.organisation)
+    _client(owner).post(
+        "/account/webhooks/", {"url": "https://hooks.example.test/in", "events": ["order.funded"]}
+    )
+    endpoint = WebhookEndpoint.objects.get(organisation=owner.organisation)
+    client = _client(member)
+    page = client.get("/account/webhooks/").content.decode()
+    assert "hooks.example.test" in page and 'id="managers-only"' in page
+    assert 'id="webhook-form"' not in page and "/toggle/" not in page
+    page = client.post(
+        "/account/webhooks/", {"url": "https://evil.example.test/in", "events": ["order.funded"]}
+    ).content.decode()
+    assert "owner or admin" in page and 'id="webhook-secret"' not in page
+    client.post(f"/account/webhooks/{endpoint.pk}/toggle/")
+    client.post(f"/account/webhooks/{endpoint.pk}/delete/")
+    assert list(WebhookEndpoint.objects.values_list("url", "active")) == [
+        ("https://hooks.example.test/in", True)
+    ]
+
+
 # --- wallet -----------------------------------------------------------------------------------
 
 

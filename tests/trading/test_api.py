@@ -9,9 +9,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from exchange.ledger import services as ledger
+from exchange.participants.models import Membership
 from exchange.participants.services import create_api_key
-from exchange.trading.models import DownloadLink, Order
-from tests.factories import regulator
+from exchange.trading.models import DownloadLink, Order, WebhookEndpoint
+from tests.factories import UserFactory, regulator
 from tests.trading.conftest import client_for
 from tests.trading.factories import Market
 
@@ -219,3 +220,24 @@ def test_webhook_endpoints_show_the_secret_once(market: Market, settings: Any) -
     )
     assert metadata.status_code == 400
     assert client.delete(f"/api/v1/webhooks/{endpoint_id}/").status_code == 204
+
+
+def test_only_owners_and_admins_administer_webhook_endpoints(market: Market) -> None:
+    owner = market.buyer()
+    member = Membership.objects.create(
+        user=UserFactory(), organisation=owner.organisation, role=Membership.Role.MEMBER
+    )
+    admin = Membership.objects.create(
+        user=UserFactory(), organisation=owner.organisation, role=Membership.Role.ADMIN
+    )
+    hook = {"url": "https://hooks.example.test/in", "events": ["order.funded"]}
+    refused = client_for(member).post("/api/v1/webhooks/", hook, format="json")
+    assert refused.status_code == 403 and "owner or admin" in refused.json()["message"]
+    created = client_for(admin).post("/api/v1/webhooks/", hook, format="json")
+    assert created.status_code == 201
+    endpoint = f"/api/v1/webhooks/{created.json()['id']}/"
+    plain = client_for(member)
+    assert plain.get(endpoint).status_code == 200  # members may see where events go
+    assert plain.patch(endpoint, {"active": False}, format="json").status_code == 403
+    assert plain.delete(endpoint).status_code == 403
+    assert WebhookEndpoint.objects.get().active is True

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from exchange.participants.models import Membership
 from exchange.trading import services, tasks, webhooks
 from exchange.trading.models import WebhookDelivery, WebhookEndpoint
 from tests.trading.conftest import Receiver
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 def endpoint_for(market: Market, org: Any, url: str, events: list[str]) -> WebhookEndpoint:
     return services.create_webhook_endpoint(
-        actor=market.seller.user if org == market.seller.organisation else None,
+        actor=Membership.objects.get(organisation=org, role=Membership.Role.OWNER).user,
         organisation=org,
         url=url,
         events=events,

@@ -137,9 +137,12 @@ def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
 def webhooks(request: HttpRequest) -> HttpResponse:
     organisation = require_organisation(request)
     user = current_user(request)
+    can_manage = _can_manage(request, organisation)
     form = forms.WebhookForm(request.POST or None)
     secret = None
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not can_manage:
+        form.add_error(None, MANAGERS_ONLY)
+    elif request.method == "POST" and form.is_valid():
         try:
             endpoint = trading.create_webhook_endpoint(
                 actor=user,
@@ -163,7 +166,7 @@ def webhooks(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/webhooks.html",
-        {"form": form, "endpoints": endpoints, "secret": secret},
+        {"form": form, "endpoints": endpoints, "secret": secret, "can_manage": can_manage},
     )
 
 
@@ -180,9 +183,12 @@ def _own_endpoint(request: HttpRequest, endpoint_id: int) -> WebhookEndpoint:
 def webhook_toggle(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     """Pause or resume an endpoint: a paused endpoint is sent nothing."""
     endpoint = _own_endpoint(request, endpoint_id)
-    trading.update_webhook_endpoint(
-        actor=current_user(request), endpoint=endpoint, active=not endpoint.active
-    )
+    try:
+        trading.update_webhook_endpoint(
+            actor=current_user(request), endpoint=endpoint, active=not endpoint.active
+        )
+    except PermissionDenied:
+        messages.error(request, MANAGERS_ONLY)
     return redirect("portal:webhooks")
 
 
@@ -190,5 +196,8 @@ def webhook_toggle(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 @require_POST
 def webhook_delete(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint = _own_endpoint(request, endpoint_id)
-    trading.delete_webhook_endpoint(actor=current_user(request), endpoint=endpoint)
+    try:
+        trading.delete_webhook_endpoint(actor=current_user(request), endpoint=endpoint)
+    except PermissionDenied:
+        messages.error(request, MANAGERS_ONLY)
     return redirect("portal:webhooks")
