@@ -211,3 +211,18 @@ def test_sqlite_path_stays_exact(catalogue, settings, monkeypatch) -> None:
         services.refresh_derived(Listing.objects.get(pk=listing.pk))
     result = selectors.search_catalogue(selectors.ANONYMOUS, selectors.SearchFilters("数据"))
     assert result.approximate is False and result.total == 5 and not result.has_next
+
+
+def test_a_cached_value_of_another_shape_is_recomputed(catalogue, settings) -> None:
+    """The result cache outlives a deploy: what an older release cached must not break a search
+    (new keys carry a format number; an odd value under a key is ignored all the same)."""
+    from dataclasses import asdict
+
+    from listings import search_cache
+
+    settings.LISTINGS_SEARCH_CACHE_SECONDS = 60
+    filters = selectors.SearchFilters("数据")
+    params = {"filters": asdict(filters), "offset": 0, "limit": 20, "mine": False}
+    search_cache.put(search_cache.key("anonymous", params), (5, {}, []))  # the old shape
+    result = selectors.search_catalogue(selectors.ANONYMOUS, filters)
+    assert result.total == 5 and len(result.items) == 5 and not result.approximate
