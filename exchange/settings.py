@@ -227,6 +227,12 @@ SPECTACULAR_SETTINGS = {
 }
 # Catalogue searches are cached this many seconds per kind of viewer (writes invalidate at once).
 LISTINGS_SEARCH_CACHE_SECONDS = env_int("LISTINGS_SEARCH_CACHE_SECONDS", 60)
+# Above this many matches (PostgreSQL) a search stops counting: the total and the facet counts are
+# estimated from a sample of about LISTINGS_SEARCH_SAMPLE_ROWS rows and flagged approximate, and
+# relevance ranks only the first LISTINGS_SEARCH_RANK_WINDOW candidates (title/keyword hits first).
+LISTINGS_SEARCH_EXACT_LIMIT = env_int("LISTINGS_SEARCH_EXACT_LIMIT", 1000)
+LISTINGS_SEARCH_SAMPLE_ROWS = env_int("LISTINGS_SEARCH_SAMPLE_ROWS", 4000)
+LISTINGS_SEARCH_RANK_WINDOW = env_int("LISTINGS_SEARCH_RANK_WINDOW", 50)
 
 # --- Object storage ---------------------------------------------------------------------------
 # "local": two folders under STORAGE_LOCAL_ROOT, links signed by Django.

@@ -249,7 +249,18 @@ class ListingFacetsOutput(serializers.Serializer[Any]):
 
 
 class ListingSearchOutput(serializers.Serializer[Any]):
-    count = serializers.IntegerField()
+    count = serializers.IntegerField(
+        help_text="Number of matches; an estimate when `approximate` is true."
+    )
+    approximate = serializers.BooleanField(
+        help_text=(
+            "True when the query matches too many listings to count: `count` and every facet "
+            "count are then estimates from a sample of the catalogue, rounded to two significant "
+            "digits, and by relevance only the best candidates (title and keyword hits first) "
+            "are ranked. The results of each page are still exact and pages never overlap."
+        )
+    )
+    has_next = serializers.BooleanField(help_text="Whether another page follows (always exact).")
     page = serializers.IntegerField()
     page_size = serializers.IntegerField()
     results = ListingSummaryOutput(many=True)
@@ -323,6 +334,8 @@ class ListingCollectionView(APIView):
         )
         body = {
             "count": result.total,
+            "approximate": result.approximate,
+            "has_next": result.has_next,
             "page": page,
             "page_size": size,
             "results": [listing_summary_data(listing) for listing in result.items],

@@ -17,6 +17,9 @@ from django.core.cache import cache
 from django.db import transaction
 
 GENERATION_KEY = "listings:catalogue-generation"
+# Part of every key: bump it whenever the cached value changes shape, so that during a rolling
+# deploy old and new processes never read (and fail to unpickle) each other's entries.
+VALUE_FORMAT = 2
 
 
 def ttl_seconds() -> int:
@@ -46,7 +49,7 @@ def key(viewer_key: str, params: dict[str, Any]) -> str:
     digest = hashlib.sha256(
         json.dumps(params, sort_keys=True, ensure_ascii=False, default=str).encode()
     ).hexdigest()[:32]
-    return f"listings:search:{generation()}:{viewer_key}:{digest}"
+    return f"listings:search:v{VALUE_FORMAT}:{generation()}:{viewer_key}:{digest}"
 
 
 def get(cache_key: str) -> Any:

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
@@ -24,7 +25,7 @@ from django.http import Http404
 
 from exchange.participants.models import Organisation, User
 from exchange.participants.selectors import is_platform_staff
-from listings import search, search_cache
+from listings import relevance_window, search, search_cache, search_estimates
 from listings.models import (
     Listing,
     ListingVersion,
@@ -157,9 +158,26 @@ class SearchFilters:
 
 @dataclass
 class SearchResult:
+    """One page of a search. With `approximate`, there are more than LISTINGS_SEARCH_EXACT_LIMIT
+    matches, and `total` and the facet counts are estimates (two significant digits); the page
+    itself is always exact, and `has_next` says whether another page follows."""
+
     total: int
     items: list[Listing]
     facets: dict[str, list[dict[str, Any]]]
+    approximate: bool = False
+    has_next: bool = False
+
+
+@dataclass(frozen=True)
+class _Found:
+    """What a search finds before the rows are fetched (what the result cache keeps)."""
+
+    total: int
+    facets: dict[str, list[dict[str, Any]]]
+    ids: list[int]
+    approximate: bool = False
+    has_next: bool = False
 
 
 def _price_q(key: str) -> Q:
@@ -244,12 +262,19 @@ class RankedPage:
 
 
 def _facets(
-    qs: QuerySet[Any], page: RankedPage | None = None
+    qs: QuerySet[Any],
+    page: RankedPage | None = None,
+    *,
+    limit: int | None = None,
+    sample: search_estimates.Sample | None = None,
 ) -> tuple[int, dict[str, list[dict[str, Any]]], list[int]]:
     """Counts over the current result set in one statement: the matching rows are selected once
     (a CTE, materialised by PostgreSQL since it is read several times) and grouped per facet.
     Written in SQL both databases accept; the ORM spent more time building 40 filtered
-    aggregates than PostgreSQL spent counting."""
+    aggregates than PostgreSQL spent counting.
+
+    `limit` stops reading after that many matches (the caller sees a total of `limit` and knows
+    the counts are incomplete); `sample` counts the matches among sampled pages only."""
     columns: tuple[str, ...] = FACET_COLUMNS
     page_sql = ""
     page_params: list[Any] = []
@@ -261,12 +286,17 @@ def _facets(
         SELECT 'page', CAST(id AS TEXT), NULL, CAST(rank AS TEXT)
         FROM (SELECT id, rank FROM m ORDER BY rank DESC, id DESC LIMIT %s OFFSET %s) p"""
         page_params = [page.limit, page.offset]
+    rows_qs = qs.order_by().values_list(*columns)
+    if limit is not None:
+        rows_qs = rows_qs[:limit]
     try:
-        inner_sql, params = qs.order_by().values_list(*columns).query.sql_with_params()
+        inner_sql, params = rows_qs.query.sql_with_params()
     except EmptyResultSet:
         # A query that can match nothing (e.g. `mine` for a caller acting for no organisation)
         # has no SQL: the answer is empty, not an error.
         return 0, _empty_facets(), []
+    if sample is not None:
+        inner_sql = search_estimates.sampled_sql(inner_sql, sample)
     statement = f"""
         WITH m ({", ".join(columns)}) AS ({inner_sql})
         SELECT 'category', category, COUNT(*), NULL FROM m GROUP BY category
@@ -335,16 +365,18 @@ def search_catalogue(
     cached briefly per viewer class; any catalogue write invalidates them."""
     params = {"filters": asdict(filters), "offset": offset, "limit": limit, "mine": mine}
     cache_key = search_cache.key(_viewer_key(viewer), params)
-    cached = search_cache.get(cache_key)
-    if cached is not None:
-        total, facets, ids = cached
-    else:
-        total, facets, ids = _search_uncached(
-            viewer, filters, offset=offset, limit=limit, mine=mine
-        )
-        search_cache.put(cache_key, (total, facets, ids))
-    rows = Listing.objects.select_related("seller").only(*SUMMARY_FIELDS).in_bulk(ids)
-    return SearchResult(total=total, items=[rows[i] for i in ids if i in rows], facets=facets)
+    found = search_cache.get(cache_key)
+    if not isinstance(found, _Found):
+        found = _search_uncached(viewer, filters, offset=offset, limit=limit, mine=mine)
+        search_cache.put(cache_key, found)
+    rows = Listing.objects.select_related("seller").only(*SUMMARY_FIELDS).in_bulk(found.ids)
+    return SearchResult(
+        total=found.total,
+        items=[rows[i] for i in found.ids if i in rows],
+        facets=found.facets,
+        approximate=found.approximate,
+        has_next=found.has_next,
+    )
 
 
 def _viewer_key(viewer: Viewer) -> str:
@@ -355,29 +387,74 @@ def _viewer_key(viewer: Viewer) -> str:
 
 def _search_uncached(
     viewer: Viewer, filters: SearchFilters, *, offset: int, limit: int, mine: bool
-) -> tuple[int, dict[str, list[dict[str, Any]]], list[int]]:
+) -> _Found:
     base = own_listings(viewer) if mine else catalogue_for(viewer)
-    qs: QuerySet[Any] = _filtered(base, filters)
+    filtered: QuerySet[Any] = _filtered(base, filters)
     terms = search.query_terms(filters.query)
     postgres = connection.vendor == "postgresql"
+    qs = filtered
     if terms:
         qs = _text_match_postgres(qs, terms) if postgres else _text_match_portable(qs, terms)
     sort = filters.sort if filters.sort in SORTS else "relevance"
     if sort == "relevance" and not terms:
         sort = "newest"
-    if sort == "relevance" and postgres:
-        return _facets(qs, RankedPage(terms, offset, limit))
-    total, facets, ids = _facets(qs)
+    if not postgres:
+        return _search_portable(qs, terms, sort, offset=offset, limit=limit)
+    # Count (and, by relevance, rank) every match only while they are few: one more row than the
+    # limit says there are more, and then the exact answer is not worth reading them all.
+    exact_limit = int(settings.LISTINGS_SEARCH_EXACT_LIMIT)
+    ranked = RankedPage(terms, offset, limit) if sort == "relevance" else None
+    total, facets, ids = _facets(qs, ranked, limit=exact_limit + 1)
+    if total <= exact_limit:
+        if ranked is None:
+            ids = _sorted_page(qs, sort, offset=offset, limit=limit)
+        return _Found(total, facets, ids, has_next=offset + limit < total)
+    total, facets = _estimated_facets(qs, at_least=exact_limit + 1)
+    if ranked is None:
+        ids = _sorted_page(qs, sort, offset=offset, limit=limit + 1)
+    else:
+        ids = relevance_window.page(
+            filtered,
+            terms,
+            _rank_postgres(terms),
+            offset=offset,
+            limit=limit + 1,
+            window=int(settings.LISTINGS_SEARCH_RANK_WINDOW),
+        )
+    return _Found(total, facets, ids[:limit], approximate=True, has_next=len(ids) > limit)
+
+
+def _search_portable(
+    qs: QuerySet[Any], terms: list[search.QueryTerm], sort: str, *, offset: int, limit: int
+) -> _Found:
+    """SQLite (the embedded default): always exact; relevance is ranked in Python."""
+    total, facets, _ = _facets(qs)
     if sort == "relevance":
-        # The portable path ranks in Python over the matches (fine for the embedded default).
         candidates = list(qs.only("pk", "search_document"))
         candidates.sort(key=lambda li: (-search.python_rank(li.search_document, terms), -li.pk))
         ids = [li.pk for li in candidates[offset : offset + limit]]
     else:
-        order: list[Any] = {
-            "newest": [F("first_listed_at").desc(nulls_last=True), "-pk"],
-            "price_asc": [F("min_price_fen").asc(nulls_last=True), "-pk"],
-            "price_desc": [F("min_price_fen").desc(nulls_last=True), "-pk"],
-        }[sort]
-        ids = list(qs.order_by(*order).values_list("pk", flat=True)[offset : offset + limit])
-    return total, facets, ids
+        ids = _sorted_page(qs, sort, offset=offset, limit=limit)
+    return _Found(total, facets, ids, has_next=offset + limit < total)
+
+
+def _sorted_page(qs: QuerySet[Any], sort: str, *, offset: int, limit: int) -> list[int]:
+    order: list[Any] = {
+        "newest": [F("first_listed_at").desc(nulls_last=True), "-pk"],
+        "price_asc": [F("min_price_fen").asc(nulls_last=True), "-pk"],
+        "price_desc": [F("min_price_fen").desc(nulls_last=True), "-pk"],
+    }[sort]
+    return list(qs.order_by(*order).values_list("pk", flat=True)[offset : offset + limit])
+
+
+def _estimated_facets(
+    qs: QuerySet[Any], *, at_least: int
+) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+    """Total and facet counts of `qs` estimated from a sample (listings.search_estimates)."""
+    sample = search_estimates.sample_of(int(settings.LISTINGS_SEARCH_SAMPLE_ROWS))
+    try:
+        sampled, facets, _ = _facets(qs, sample=sample)
+    except ValueError:  # a query shape the sample clause does not fit: slow but exact
+        total, facets, _ = _facets(qs)
+        return total, facets
+    return search_estimates.scale_up(sampled, facets, sample, at_least=at_least), facets

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import get_language
@@ -62,6 +62,32 @@ def favicon(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@dataclass(frozen=True)
+class PageLinks:
+    """Where the catalogue's page links lead. `has_next` comes from the search itself, so it is
+    right even when the total is an estimate; the page count is shown only when it is exact."""
+
+    number: int
+    has_next: bool
+    num_pages: int | None
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_previous or self.has_next
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+
 def _int_list(values: list[str]) -> list[int]:
     return [int(v) for v in values if v.isdigit()]
 
@@ -85,8 +111,11 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     result = selectors.search_catalogue(
         viewer_of(request), filters, offset=(page_number - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
-    paginator = Paginator(range(result.total), PAGE_SIZE)
-    page = paginator.get_page(page_number)
+    page = PageLinks(
+        number=page_number,
+        has_next=result.has_next,
+        num_pages=None if result.approximate else max(1, -(-result.total // PAGE_SIZE)),
+    )
     selected = {
         "category": filters.category,
         "licence_family": filters.licence_family,
