@@ -141,7 +141,7 @@ class CsvTable:
                     rb = reader.read_next_batch()
                 except StopIteration:
                     break
-                yield Batch(list(rb.schema.names), list(rb.columns), rb, rb.num_rows)
+                yield batch_of(rb)
         except (pa.ArrowInvalid, pa.ArrowException) as exc:
             raise _safe_arrow_error(exc, "CSV") from None
         finally:
@@ -210,6 +210,12 @@ def _as_strings(arr: pa.Array) -> pa.Array | None:
     return None
 
 
+def batch_of(rb: pa.RecordBatch) -> Batch:
+    """The batch of a CSV/TSV/Parquet record batch: everything follows from the record batch
+    itself, so a worker process is sent only that."""
+    return Batch(list(rb.schema.names), [_as_strings(c) for c in rb.columns], rb, rb.num_rows)
+
+
 class ParquetTable:
     def __init__(self, path: str) -> None:
         self.name = Path(path).stem
@@ -229,9 +235,7 @@ class ParquetTable:
             for rb in self._pf.iter_batches(batch_size=PARQUET_BATCH, columns=columns):
                 rows += rb.num_rows
                 self._done = int(self._size * rows / total)
-                yield Batch(
-                    list(rb.schema.names), [_as_strings(c) for c in rb.columns], rb, rb.num_rows
-                )
+                yield batch_of(rb)
         except (pa.ArrowInvalid, pa.ArrowException) as exc:
             raise _safe_arrow_error(exc, "Parquet") from None
 

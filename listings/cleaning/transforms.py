@@ -186,10 +186,11 @@ def neutralize_formula_array(arr: pa.Array) -> pa.Array:
     """Vectorised :func:`neutralize_formula` for a string array (RE2 in C++, no Python loop)."""
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         return arr
-    risky = pc.and_(
-        pc.match_substring_regex(arr, _ARROW_TRIGGER),
-        pc.invert(pc.match_substring_regex(arr, _ARROW_NUMBER)),
-    )
+    triggered = pc.match_substring_regex(arr, _ARROW_TRIGGER)
+    # Most columns have no cell starting with a trigger: one pass over them is enough.
+    if not pc.any(triggered).as_py():
+        return arr
+    risky = pc.and_(triggered, pc.invert(pc.match_substring_regex(arr, _ARROW_NUMBER)))
     if not pc.any(risky).as_py():
         return arr
     prefixed = pc.binary_join_element_wise("'", arr, "")
