@@ -86,18 +86,24 @@ def anonymize_file(
                 job.profile(io_formats.Batch(columns, [pa.array([], pa.string())] * len(columns)))
                 writer.start_table(table.name, job.output_columns(columns))
             else:
-                job.profile(first)
-                stats = job.plan_kanon(table)
-                if stats is not None:
+                head = _head(first, batches, pol.sample_rows)
+                job.profile(*head)
+                if job.needs_kanon():
+                    # Planning reads the whole table with a reader of its own: close this one
+                    # first rather than hold two readers' read-ahead buffers at once.
+                    batches.close()
+                    stats = job.plan_kanon(table)
+                    assert stats is not None
                     stats["table"] = table.name
                     report.k_anonymity.append(stats)
+                    batches = table.batches()
+                    head = _head(next(batches), batches, 0)
                 # JSON Lines batches carry every key of the file (surveyed above), so the first
                 # batch's columns are all the columns.
-                writer.start_table(table.name, job.output_columns(first.columns))
-                second = next(batches, None)
-                rest = chain([first], [] if second is None else chain([second], batches))
-                # A pool pays off from two batches on (a worker takes ~0.5 s to start).
-                pooled = workers > 1 and second is not None and fmt in parallel.POOLED_FORMATS
+                writer.start_table(table.name, job.output_columns(head[0].columns))
+                rest = chain(head, batches)
+                # A pool pays off from two batches on (a worker takes ~0.2 s to start).
+                pooled = workers > 1 and len(head) > 1 and fmt in parallel.POOLED_FORMATS
                 outputs = (
                     parallel.transform_batches(job, rest, workers=workers, secret=bytes(secret))
                     if pooled
@@ -132,3 +138,17 @@ def _transform_here(
     """The single-process path: each batch transformed in this process, one at a time."""
     for batch in batches:
         yield batch, job.process(batch)
+
+
+def _head(
+    first: io_formats.Batch, batches: Iterator[io_formats.Batch], rows: int
+) -> list[io_formats.Batch]:
+    """``first`` and the batches after it, up to ``rows`` rows and at least two batches (or all
+    of them if fewer): the profiling sample, and whether a pool has more than one batch to share."""
+    head = [first]
+    while len(head) < 2 or sum(b.num_rows for b in head) < rows:
+        more = next(batches, None)
+        if more is None:
+            break
+        head.append(more)
+    return head

@@ -86,12 +86,22 @@ class TableJob:
 
     # -- profiling -------------------------------------------------------------------------------
 
-    def profile(self, batch: io_formats.Batch) -> None:
+    def profile(self, *batches: io_formats.Batch) -> None:
+        """Classify the columns not classified yet from the first ``sample_rows`` rows of
+        ``batches`` (consecutive batches), so the sample does not depend on the batch size."""
         n = self.policy.sample_rows
-        for name, strings in zip(batch.columns, batch.strings, strict=True):
+        for i, (name, strings) in enumerate(
+            zip(batches[0].columns, batches[0].strings, strict=True)
+        ):
             if name in self.profiles:
                 continue
-            sample = strings.slice(0, n).to_pylist() if strings is not None else []
+            sample: list[str | None] = []
+            if strings is not None:
+                for batch in batches:
+                    more = batch.strings[i] if batch.columns[i : i + 1] == [name] else None
+                    if more is None or len(sample) >= n:
+                        break
+                    sample.extend(more.slice(0, n - len(sample)).to_pylist())
             prof = profile_column(name, sample, self.policy)
             if strings is None:  # binary / nested Parquet column: nothing textual to scan
                 prof.cls, prof.kind, prof.transform = "other", None, "keep"
@@ -117,10 +127,13 @@ class TableJob:
     # -- k-anonymity pass
     # ---------------------------------------------------------------------------
 
+    def needs_kanon(self) -> bool:
+        return bool(self.quasi_columns()) and self.policy.k_enabled
+
     def plan_kanon(self, table: io_formats.Table) -> dict[str, Any] | None:
-        cols = self.quasi_columns()
-        if not cols or not self.policy.k_enabled:
+        if not self.needs_kanon():
             return None
+        cols = self.quasi_columns()
         ka = KAnonymity(
             cols,
             [self.profiles[c].kind or "" for c in cols],

@@ -110,3 +110,18 @@ def test_command_workers_option(tmp_path, small_batches):
             workers,
         )
     assert (tmp_path / "out2.csv").read_bytes() == (tmp_path / "out1.csv").read_bytes()
+
+
+def test_batch_size_changes_nothing(tmp_path, monkeypatch):
+    """Profiling samples the first rows of the file whatever the batch size, so 16 KB batches
+    (a first batch far smaller than the 2,000-row sample) classify and write exactly as one
+    batch does."""
+    rows = _rows(600)
+    src = tmp_path / "in.csv"
+    _write_csv(src, rows)
+    whole = _report(anonymize_file(src, tmp_path / "whole.csv", secret=SECRET))
+    monkeypatch.setattr(io_formats, "CSV_BLOCK_SIZE", 16 << 10)
+    assert _batches(src) >= 4
+    small = _report(anonymize_file(src, tmp_path / "small.csv", secret=SECRET))
+    assert (tmp_path / "small.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert small == whole
