@@ -324,24 +324,26 @@ def evaluate(output: Path, seed: int, n: int) -> dict[str, Any]:
     return score.to_dict()
 
 
-def pyarrow_baseline(src: Path, dst: Path, *, use_threads: bool = True) -> float:
-    import pyarrow.csv as pacsv
+PYARROW_CHILD = """
+import json, sys, time
+import pyarrow as pa
+import pyarrow.csv as pacsv
+threads = {threads!r}
+if threads == 1:
+    pa.set_cpu_count(1)  # write_csv formats on the global CPU pool
+t = time.perf_counter()
+table = pacsv.read_csv({src!r}, read_options=pacsv.ReadOptions(use_threads=threads != 1))
+pacsv.write_csv(table, {dst!r})
+print(json.dumps(time.perf_counter() - t))
+"""
 
-    t = time.perf_counter()
-    table = pacsv.read_csv(src, read_options=pacsv.ReadOptions(use_threads=use_threads))
-    if use_threads:
-        pacsv.write_csv(table, dst)
-    else:
-        import pyarrow as pa
 
-        # write_csv converts to text on the global CPU pool; limit that pool to one thread.
-        threads = pa.cpu_count()
-        pa.set_cpu_count(1)
-        try:
-            pacsv.write_csv(table, dst)
-        finally:
-            pa.set_cpu_count(threads)
-    return time.perf_counter() - t
+def pyarrow_baseline(src: Path, dst: Path, *, threads: int | None = None) -> float:
+    """Seconds for pyarrow to read and write ``src``, in a fresh process like the engine (a warm
+    second run in the same process is about twice as fast; neither side gets that)."""
+    code = PYARROW_CHILD.format(threads=threads, src=str(src), dst=str(dst))
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return float(json.loads(out.stdout))
 
 
 ENGINE_CHILD = """
@@ -510,10 +512,8 @@ def main() -> None:
     print(f"corpus: {n} rows, {mb:.1f} MB, generated in {time.perf_counter() - t:.1f}s")
 
     load_before = os.getloadavg()
-    # Best of two: the first pyarrow run of a process pays one-off costs (thread pools, allocator)
-    # that the second does not, which made the single-threaded run look faster than the threaded.
-    pa_s = min(pyarrow_baseline(src, base) for _ in range(2))
-    pa1_s = min(pyarrow_baseline(src, base, use_threads=False) for _ in range(2))
+    pa_s = pyarrow_baseline(src, base)  # pyarrow's default: one thread per core
+    pa1_s = pyarrow_baseline(src, base, threads=1)
     single = run_engine(src, single_dst, work / "report1.json", workers=1)
     pooled = run_engine(src, dst, work / "report.json", workers=args.workers)
     load_after = os.getloadavg()
