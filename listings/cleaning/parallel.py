@@ -18,6 +18,7 @@ already run in parallel across Celery workers (whose daemonic processes may not 
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Generator, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -29,6 +30,16 @@ from .table_job import CountsDelta, Decisions, TableJob
 from .transforms import Pseudonymizer
 
 POOLED_FORMATS = frozenset({"csv", "tsv", "parquet"})
+
+
+def default_workers() -> int:
+    """One worker per CPU this process may run on (its affinity mask, which a container's cpuset
+    narrows; ``os.cpu_count()`` counts the host's).  Each worker holds ~120 MB on CSV."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
 
 BatchResult = tuple[dict[str, pa.Array], dict[str, CountsDelta]]
 

@@ -19,6 +19,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from listings.cleaning import CleaningError, anonymize_file
+from listings.cleaning.parallel import default_workers
 
 
 class Command(BaseCommand):
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers",
             type=int,
-            default=os.cpu_count() or 1,
+            default=default_workers(),
             help="worker processes for CSV/TSV/Parquet (default: one per CPU; 1: none)",
         )
 
