@@ -6,8 +6,11 @@
 plus
    hard negatives) of about ``--size-mb`` MB.  Labels are not stored: they are regenerated from the
    same seed while the output is read back, so evaluation streams too.
-2. Times pyarrow reading + writing the same file (the I/O floor), then the engine in a fresh
-   subprocess (wall time and peak RSS of that process alone).
+2. Times pyarrow reading + writing the same file (the I/O floor; pyarrow's reader and writer use
+   every core, so it is also timed single-threaded for reference), then the engine in a fresh
+   subprocess, once in a single process (``workers=1``) and once with ``--workers`` processes (wall
+   time, CPU time, and peak memory as the sum of the RSS of the engine process and its workers,
+   sampled from /proc every 50 ms).
 3. Scores: recall per type = share of personal values that no longer appear in their output row;
    keep-rate = share of labelled non-personal values that survive unchanged.
 4. Runs Presidio (if installed) with CN resident-ID and mobile pattern recognisers added on a
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import filecmp
 import json
 import os
 import random
@@ -36,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from listings.cleaning import validators as v  # noqa: E402
+from listings.cleaning.parallel import default_workers  # noqa: E402
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"  # noqa: E501
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂华建国志海燕玲红文辉鹏婷宇浩凯晨欣怡佳俊博雪梅琳丹萍斌波宁龙峰飞鑫晶晓云慧颖雨嘉子轩梓涵睿思宏毅春兰"  # noqa: E501
@@ -320,13 +325,26 @@ def evaluate(output: Path, seed: int, n: int) -> dict[str, Any]:
     return score.to_dict()
 
 
-def pyarrow_baseline(src: Path, dst: Path) -> float:
-    import pyarrow.csv as pacsv
+PYARROW_CHILD = """
+import json, sys, time
+import pyarrow as pa
+import pyarrow.csv as pacsv
+threads = {threads!r}
+if threads == 1:
+    pa.set_cpu_count(1)  # write_csv formats on the global CPU pool
+t = time.perf_counter()
+table = pacsv.read_csv({src!r}, read_options=pacsv.ReadOptions(use_threads=threads != 1))
+pacsv.write_csv(table, {dst!r})
+print(json.dumps(time.perf_counter() - t))
+"""
 
-    t = time.perf_counter()
-    table = pacsv.read_csv(src)
-    pacsv.write_csv(table, dst)
-    return time.perf_counter() - t
+
+def pyarrow_baseline(src: Path, dst: Path, *, threads: int | None = None) -> float:
+    """Seconds for pyarrow to read and write ``src``, in a fresh process like the engine (a warm
+    second run in the same process is about twice as fast; neither side gets that)."""
+    code = PYARROW_CHILD.format(threads=threads, src=str(src), dst=str(dst))
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return float(json.loads(out.stdout))
 
 
 ENGINE_CHILD = """
@@ -334,19 +352,71 @@ import json, resource, sys, time
 sys.path.insert(0, {root!r})
 from listings.cleaning import anonymize_file
 t = time.perf_counter()
-report = anonymize_file({src!r}, {dst!r}, secret=b"bench-secret-0123456789abcdef")
+report = anonymize_file({src!r}, {dst!r}, secret=b"bench-secret-0123456789abcdef",
+                        workers={workers!r})
 seconds = time.perf_counter() - t
 ru = resource.getrusage(resource.RUSAGE_SELF)
-rss = ru.ru_maxrss * 1024
-json.dump({{"seconds": seconds, "cpu_seconds": ru.ru_utime + ru.ru_stime, "peak_rss": rss,
+ch = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers, joined by the time we get here
+json.dump({{"seconds": seconds,
+           "cpu_seconds": ru.ru_utime + ru.ru_stime + ch.ru_utime + ch.ru_stime,
            "report": report.to_dict()}}, open({rep!r}, "w"), ensure_ascii=False)
 """
+PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def run_engine(src: Path, dst: Path, rep: Path) -> dict[str, Any]:
-    code = ENGINE_CHILD.format(root=str(ROOT), src=str(src), dst=str(dst), rep=str(rep))
-    subprocess.run([sys.executable, "-c", code], check=True)
-    return json.loads(rep.read_text())
+def _process_tree(root: int) -> set[int]:
+    """``root`` and all its descendants (Linux /proc)."""
+    parents: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat") as f:
+                    # The command name (field 2) may hold spaces: split after its ')'.
+                    parents[int(entry.name)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        children = [c for c, p in parents.items() if p == pid and c not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return tree
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * PAGE
+    except (OSError, IndexError, ValueError):
+        return 0  # the process has just ended
+
+
+def run_engine(src: Path, dst: Path, rep: Path, workers: int) -> dict[str, Any]:
+    code = ENGINE_CHILD.format(
+        root=str(ROOT), src=str(src), dst=str(dst), rep=str(rep), workers=workers
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    # Peak memory is sampled from /proc, summed over the engine's processes (each worker holds its
+    # own batch and its own pyarrow).  getrusage's ru_maxrss would not do: on Linux a child's
+    # starts from its parent's resident size at fork, so it would report the bench's own memory.
+    # The whole /proc walk runs every 0.5 s (workers live for the whole run), RSS reads every 50 ms.
+    peak_sum = peak_parent = peak_worker = samples = 0
+    tree = {proc.pid}
+    while proc.poll() is None:
+        if samples % 10 == 0:
+            tree = _process_tree(proc.pid)
+        sizes = {pid: _rss(pid) for pid in tree}
+        peak_sum = max(peak_sum, sum(sizes.values()))
+        peak_parent = max(peak_parent, sizes.get(proc.pid, 0))
+        peak_worker = max([peak_worker, *(n for pid, n in sizes.items() if pid != proc.pid)])
+        samples += 1
+        time.sleep(0.05)
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, "engine")
+    result: dict[str, Any] = json.loads(rep.read_text())
+    result.update(peak_rss_sum=peak_sum, peak_rss=peak_parent, worker_peak_rss=peak_worker)
+    return result
 
 
 def presidio_engine() -> Any:
@@ -381,6 +451,12 @@ def presidio_engine() -> Any:
         )
     )
     return AnalyzerEngine(nlp_engine=nlp, registry=registry, supported_languages=["zh"])
+
+
+def pa_threads() -> int:
+    import pyarrow as pa
+
+    return int(pa.cpu_count())
 
 
 def run_presidio(seed: int, sample: int) -> dict[str, Any]:
@@ -419,10 +495,17 @@ def main() -> None:
     ap.add_argument("--workdir", default="/tmp/anonymize_bench")  # noqa: S108 - scratch data
     ap.add_argument("--presidio-rows", type=int, default=1000)
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=default_workers(),
+        help="engine worker processes for the second engine run (default: one per CPU, at most 2)",
+    )
     args = ap.parse_args()
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     src, dst, base = work / "corpus.csv", work / "cleaned.csv", work / "pyarrow_copy.csv"
+    single_dst = work / "cleaned_single_process.csv"
 
     t = time.perf_counter()
     n = generate(src, args.seed, args.size_mb)
@@ -430,12 +513,30 @@ def main() -> None:
     print(f"corpus: {n} rows, {mb:.1f} MB, generated in {time.perf_counter() - t:.1f}s")
 
     load_before = os.getloadavg()
-    pa_s = pyarrow_baseline(src, base)
-    eng = run_engine(src, dst, work / "report.json")
+    pa_s = pyarrow_baseline(src, base)  # pyarrow's default: one thread per core
+    pa1_s = pyarrow_baseline(src, base, threads=1)
+    single = run_engine(src, single_dst, work / "report1.json", workers=1)
+    pooled = run_engine(src, dst, work / "report.json", workers=args.workers)
     load_after = os.getloadavg()
+    identical = filecmp.cmp(single_dst, dst, shallow=False)
     quality = evaluate(dst, args.seed, n)
     presidio = run_presidio(args.seed, args.presidio_rows)
-    engine_mbs = mb / eng["seconds"]
+
+    def engine_figures(run: dict[str, Any], workers: int) -> dict[str, Any]:
+        return {
+            "workers": workers,
+            "seconds": round(run["seconds"], 2),
+            "mb_per_s": round(mb / run["seconds"], 2),
+            "ratio_to_pyarrow": round(pa_s / run["seconds"], 3),
+            "ratio_to_pyarrow_single_thread": round(pa1_s / run["seconds"], 3),
+            # CPU time of the engine and its workers (pyarrow's reader threads included, imports
+            # excluded from "seconds" but not from this): less sensitive to other work.
+            "cpu_seconds": round(run.get("cpu_seconds", 0.0), 2),
+            "peak_rss_mb": round(run["peak_rss_sum"] / 1e6, 1),
+            "peak_rss_parent_mb": round(run["peak_rss"] / 1e6, 1),
+            "peak_rss_one_worker_mb": round(run["worker_peak_rss"] / 1e6, 1),
+        }
+
     results = {
         "corpus": {"rows": n, "mb": round(mb, 1), "seed": args.seed},
         # The machine is shared: the 1/5/15-minute load averages around the timed runs.
@@ -443,21 +544,28 @@ def main() -> None:
             "before": [round(x, 2) for x in load_before],
             "after": [round(x, 2) for x in load_after],
         },
-        "pyarrow_read_write": {"seconds": round(pa_s, 2), "mb_per_s": round(mb / pa_s, 1)},
+        # pyarrow's CSV reader and writer use all cores (pa.cpu_count() threads).
+        "pyarrow_read_write": {
+            "threads": pa_threads(),
+            "seconds": round(pa_s, 2),
+            "mb_per_s": round(mb / pa_s, 1),
+        },
+        "pyarrow_read_write_single_thread": {
+            "seconds": round(pa1_s, 2),
+            "mb_per_s": round(mb / pa1_s, 1),
+        },
+        "engine_single_process": engine_figures(single, 1),
         "engine": {
-            "seconds": round(eng["seconds"], 2),
-            "mb_per_s": round(engine_mbs, 2),
-            "ratio_to_pyarrow": round(pa_s / eng["seconds"], 3),
-            # CPU time of the engine process (includes pyarrow's reader threads, imports excluded
-            # from "seconds" but not from this): less sensitive to other work on the machine.
-            "cpu_seconds": round(eng.get("cpu_seconds", 0.0), 2),
-            "peak_rss_mb": round(eng["peak_rss"] / 1e6, 1),
+            **engine_figures(pooled, args.workers),
+            "output_identical_to_single_process": identical,
             **quality,
         },
         "presidio": presidio,
     }
     if presidio.get("available") and presidio.get("mb_per_s"):
-        results["engine"]["speedup_vs_presidio"] = round(engine_mbs / presidio["mb_per_s"], 1)
+        for key in ("engine", "engine_single_process"):
+            speed = results[key]["mb_per_s"]
+            results[key]["speedup_vs_presidio"] = round(speed / presidio["mb_per_s"], 1)
     print(json.dumps(results, ensure_ascii=False, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=2))

@@ -2,7 +2,8 @@
 
 Stable public API (used by the upload pipeline, the ``anonymize`` management command and the bench):
 
-``anonymize_file(input_path, output_path, *, fmt=None, policy=None, secret: bytes, progress=None)``
+``anonymize_file(input_path, output_path, *, fmt=None, policy=None, secret: bytes, progress=None,
+workers=1)``
     Read CSV/TSV/JSON Lines/Parquet/XLSX in batches (bounded memory), classify every column,
     transform
     identifiers, redact free text, enforce k-anonymity on quasi-identifiers, write the same format
@@ -10,7 +11,9 @@ Stable public API (used by the upload pipeline, the ``anonymize`` management com
     ``fmt`` defaults to the input's extension; ``policy`` is a :class:`Policy`, a dict or a JSON
     path;
     ``secret`` keys the HMAC-SHA256 pseudonyms (>= 16 bytes, one per dataset, keep it private);
-    ``progress(rows_done, bytes_done)`` is called after each batch.
+    ``progress(rows_done, bytes_done)`` is called after each batch.  ``workers`` > 1 transforms
+    CSV/TSV/Parquet batches in that many worker processes, with the same output (the command line
+    uses one per CPU, at most 2; keep 1 inside Celery tasks, which are parallel already).
 
 ``profile_columns(columns, samples, policy=None) -> list[ColumnProfile]``
     Classification of columns from their headers and sampled cell strings.

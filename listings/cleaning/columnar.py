@@ -122,7 +122,7 @@ def pseudonymise(arr: pa.Array, kind: str, pseudo: Pseudonymizer) -> pa.Array:
 
     def fast_fn(sub: pa.Array) -> pa.Array:
         enc = pc.dictionary_encode(_canon_fast(kind, sub, how))
-        tokens = pa.array(pseudo.tokens(kind, enc.dictionary.to_pylist()), pa.string())
+        tokens = pseudo.token_array(kind, enc.dictionary)
         return pc.take(tokens, enc.indices)
 
     def slow_fn(value: str) -> str:

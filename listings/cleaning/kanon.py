@@ -158,3 +158,12 @@ class KAnonymity:
         if g in self._small:
             return tuple("*" for _ in g)
         return g
+
+    def without_counts(self) -> KAnonymity:
+        """A copy that applies the finished plan but holds none of the per-group counts (which can
+        run to millions of combinations): what a worker process is sent."""
+        copy = KAnonymity(self.columns, self.kinds, self.k, self.max_suppression)
+        copy.levels = list(self.levels)
+        copy.stats = self.stats
+        copy._small = self._small
+        return copy

@@ -1,9 +1,11 @@
 """``python manage.py anonymize INPUT OUTPUT [--report REPORT.json] [--policy POLICY.json]
-[--secret SECRET]``: a thin wrapper over :func:`listings.cleaning.anonymize_file`.
+[--secret SECRET] [--workers N]``: a thin wrapper over :func:`listings.cleaning.anonymize_file`.
 
 The format comes from the extension (.csv .tsv .jsonl .parquet .xlsx).  Without ``--secret`` the
 secret is read from the ``ANONYMIZE_SECRET`` environment variable, or a random one is generated for
 this run (pseudonyms then cannot be joined with another run; the secret is never printed).
+CSV, TSV and Parquet batches are transformed by ``--workers`` processes (default: one per CPU, at
+most 2, for memory; 1 keeps everything in this process); the output is the same whatever the number.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from listings.cleaning import CleaningError, anonymize_file
+from listings.cleaning.parallel import default_workers
 
 
 class Command(BaseCommand):
@@ -28,13 +31,23 @@ class Command(BaseCommand):
         parser.add_argument("--report", help="where to write the JSON report")
         parser.add_argument("--policy", help="JSON policy file adjusting the default policy")
         parser.add_argument("--secret", help="per-dataset pseudonymisation secret (>= 16 bytes)")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=default_workers(),
+            help="worker processes for CSV/TSV/Parquet (default: one per CPU, at most 2; 1: none)",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         secret_text = opts.get("secret") or os.environ.get("ANONYMIZE_SECRET")
         secret = secret_text.encode() if secret_text else secrets.token_bytes(32)
         try:
             report = anonymize_file(
-                opts["input"], opts["output"], policy=opts.get("policy"), secret=secret
+                opts["input"],
+                opts["output"],
+                policy=opts.get("policy"),
+                secret=secret,
+                workers=opts["workers"],
             )
         except CleaningError as exc:
             raise CommandError(str(exc)) from None
