@@ -45,6 +45,10 @@ class ObjectNotFound(StorageError):
     """No object under that key (or no multipart upload with that id)."""
 
 
+class ObjectChanged(StorageError):
+    """The object under that key is no longer the one with the ETag the caller pinned."""
+
+
 class InvalidKey(StorageError, ValueError):
     """The key is not acceptable (traversal, control characters, too long...)."""
 
@@ -277,9 +281,14 @@ class ObjectStorage(ABC):
         """`length` bytes from offset `start` (fewer at the end of the object)."""
 
     @abstractmethod
-    def open_range(self, area: Area | str, key: str, start: int, length: int) -> BinaryIO:
+    def open_range(
+        self, area: Area | str, key: str, start: int, length: int, *, if_match: str | None = None
+    ) -> BinaryIO:
         """A binary stream over `length` bytes from offset `start` (fewer at the end of the
-        object), read as it is consumed; the caller closes it (use `with`)."""
+        object), read as it is consumed; the caller closes it (use `with`).
+
+        With `if_match` (an ETag from stat), ObjectChanged is raised unless the bytes come from
+        exactly that object: a reader can pin what it reads to what it checked earlier."""
 
     @abstractmethod
     def stat(self, area: Area | str, key: str) -> ObjectStat:

@@ -36,6 +36,7 @@ from .base import (
     HashingReader,
     InvalidKey,
     InvalidUpload,
+    ObjectChanged,
     ObjectInfo,
     ObjectNotFound,
     ObjectStat,
@@ -201,10 +202,17 @@ class LocalObjectStorage(ObjectStorage):
             fh.seek(start)
             return fh.read(length)
 
-    def open_range(self, area: Area | str, key: str, start: int, length: int) -> BinaryIO:
+    def open_range(
+        self, area: Area | str, key: str, start: int, length: int, *, if_match: str | None = None
+    ) -> BinaryIO:
         if start < 0 or length < 0:
             raise StorageError("range start and length must not be negative")
         fh = self.open_read(area, key)
+        # Writes replace the file (a new inode), so the open handle's ETag is that of the bytes
+        # it will read, whatever is written under the key meanwhile.
+        if if_match is not None and self._etag(os.fstat(fh.fileno())) != if_match:
+            fh.close()
+            raise ObjectChanged(f"{as_area(area).value}: the object changed")
         fh.seek(start)
         return io.BufferedReader(_Window(fh, length), buffer_size=COPY_CHUNK)
 

@@ -39,6 +39,7 @@ from .base import (
     HashingReader,
     InvalidKey,
     InvalidUpload,
+    ObjectChanged,
     ObjectInfo,
     ObjectNotFound,
     ObjectStat,
@@ -84,6 +85,8 @@ def _raise_translated(error: Exception, what: str) -> NoReturn:
         info = error.response.get("Error", {})
         code = str(info.get("Code", ""))
         status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if code == "PreconditionFailed" or status == 412:
+            raise ObjectChanged(f"{what}: the object changed") from error
         if code in _NOT_FOUND:
             raise ObjectNotFound(f"{what}: no such object") from error
         if code == "NoSuchUpload":
@@ -359,22 +362,37 @@ class S3ObjectStorage(ObjectStorage):
             with contextlib.closing(_BodyReader(response["Body"], what)) as body:
                 return body.read(length) or b""
 
-    def open_range(self, area: Area | str, key: str, start: int, length: int) -> BinaryIO:
+    def open_range(
+        self, area: Area | str, key: str, start: int, length: int, *, if_match: str | None = None
+    ) -> BinaryIO:
         validate_key(key)
         if start < 0 or length < 0:
             raise StorageError("range start and length must not be negative")
-        if length == 0:
+        if length == 0 and if_match is None:
             return io.BytesIO(b"")
         what = f"get range {as_area(area).value}"
+        # An empty range still asks the store, when pinned, whether the object is the same one.
+        byte_range = f"bytes={start}-{start + max(length, 1) - 1}"
+        bucket = self._bucket(area)
         with _translated(what):
             try:
-                response = self._client.get_object(
-                    Bucket=self._bucket(area), Key=key, Range=f"bytes={start}-{start + length - 1}"
-                )
+                if if_match:
+                    response = self._client.get_object(
+                        Bucket=bucket, Key=key, Range=byte_range, IfMatch=f'"{if_match}"'
+                    )
+                else:
+                    response = self._client.get_object(Bucket=bucket, Key=key, Range=byte_range)
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") == "InvalidRange":
-                    return io.BytesIO(b"")
-                raise
+                if error.response.get("Error", {}).get("Code") != "InvalidRange":
+                    raise
+                # The range starts past the end, as a file read would: empty, if it is the
+                # pinned object that is that short.
+                if if_match and self.stat(area, key).etag != if_match:
+                    raise ObjectChanged(f"{what}: the object changed") from error
+                return io.BytesIO(b"")
+        if length == 0:
+            response["Body"].close()
+            return io.BytesIO(b"")
         return io.BufferedReader(_BodyReader(response["Body"], what), buffer_size=256 * 1024)
 
     def compose(

@@ -25,17 +25,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from exchange.storage import Area, ObjectNotFound, get_storage
+from exchange.storage import Area, ObjectChanged, ObjectNotFound, get_storage
 from listings.cleaning import ENGINE_VERSION, anonymize_file, load_policy
 from listings.models import ListingVersion
 from listings.pipeline import chunking, conf, services
 from listings.pipeline.models import ChunkResult, Upload
-from listings.pipeline.validation import ValidatedFile, validate_file
+from listings.pipeline.validation import Rejection, ValidatedFile, validate_file
 
 logger = logging.getLogger(__name__)
 
@@ -74,11 +74,6 @@ def workdir() -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
-
-
-def _download(area: Area, key: str, target: Path) -> None:
-    with get_storage().open_read(area, key) as source, open(target, "wb") as out:
-        shutil.copyfileobj(source, out, 1024 * 1024)
 
 
 def _upload(area: Area, key: str, source: Path, content_type: str | None = None) -> Any:
@@ -129,16 +124,40 @@ def _head_sample(data: Path, fmt: str, encoding: str, target: Path) -> None:
             writer.writerow(row)
 
 
-def _source_plan(upload: Upload, validated: ValidatedFile) -> dict[str, Any]:
+def _download_pinned(key: str, target: Path) -> str:
+    """Download the raw upload and return the ETag of exactly the bytes downloaded."""
+    stat = get_storage().stat(Area.QUARANTINE, key)
+    with _pinned_range(key, stat.etag, 0, stat.size) as source, open(target, "wb") as out:
+        shutil.copyfileobj(source, out, 1024 * 1024)
+    return stat.etag
+
+
+@contextmanager
+def _pinned_range(key: str, etag: str, start: int, length: int) -> Iterator[BinaryIO]:
+    """A byte range of a quarantine object, refused if the object is no longer the one
+    validated: a seller whose upload link is still valid could otherwise replace the file after
+    it was checked, and chunks would clean bytes nobody validated."""
+    try:
+        with get_storage().open_range(Area.QUARANTINE, key, start, length, if_match=etag) as source:
+            yield source
+    except ObjectChanged:
+        raise Rejection(
+            "the file was replaced in storage while it was being processed; upload it again",
+            code="changed",
+        ) from None
+
+
+def _source_plan(upload: Upload, validated: ValidatedFile, raw_etag: str) -> dict[str, Any]:
     """Where each chunk's bytes are: the stored upload itself (or, for an archive, its data file
-    stored once) and byte ranges of it. No chunk is written out here: each chunk task reads its
-    own range, so the work before the chord is one pass over the file."""
+    stored once) and byte ranges of it, pinned to the ETag of what was validated. No chunk is
+    written out here: each chunk task reads its own range, so the work before the chord is one
+    pass over the file."""
     fmt = validated.format
     if validated.archive:
         key = data_key(upload, fmt)
-        _upload(Area.QUARANTINE, key, validated.path)
+        etag = _upload(Area.QUARANTINE, key, validated.path).etag
     else:
-        key = upload.quarantine_key
+        key, etag = upload.quarantine_key, raw_etag
     size = validated.path.stat().st_size
     if fmt in chunking.SPLITTABLE and validated.splits:
         header = [validated.data_start, validated.header_end]
@@ -151,7 +170,7 @@ def _source_plan(upload: Upload, validated: ValidatedFile) -> dict[str, Any]:
     else:
         header = [0, 0]
         ranges = [(0, size)]
-    return {"key": key, "header": header, "ranges": [list(r) for r in ranges]}
+    return {"key": key, "etag": etag, "header": header, "ranges": [list(r) for r in ranges]}
 
 
 def prepare(upload: Upload) -> int:
@@ -171,7 +190,7 @@ def prepare(upload: Upload) -> int:
     with workdir() as tmp:
         raw = tmp / "raw"
         services.set_stage(str(upload.pk), Upload.Stage.VALIDATE, 0.1)
-        _download(Area.QUARANTINE, upload.quarantine_key, raw)
+        raw_etag = _download_pinned(upload.quarantine_key, raw)
         filename = upload.display_name
         validated = validate_file(raw, filename, conf.limits(), split_every=conf.chunk_bytes())
         try:
@@ -183,7 +202,7 @@ def prepare(upload: Upload) -> int:
                 policy = pinned_policy(upload, sample, fmt, secret, tmp)
             else:
                 policy = load_policy(upload.policy).raw
-            source = _source_plan(upload, validated)
+            source = _source_plan(upload, validated, raw_etag)
         finally:
             validated.cleanup()
     plan = {
@@ -237,14 +256,14 @@ def clean_chunk(upload: Upload, index: int) -> dict[str, Any]:
 
 def _fetch_chunk(plan: dict[str, Any], index: int, target: Path) -> None:
     """The chunk's byte range of the stored upload, after its header record, as a local file."""
-    storage = get_storage()
-    key = plan["source"]["key"]
-    header_start, header_end = plan["source"]["header"]
-    start, end = plan["source"]["ranges"][index]
-    with storage.open_range(Area.QUARANTINE, key, header_start, header_end - header_start) as h:
-        header = h.read()
-    with storage.open_range(Area.QUARANTINE, key, start, end - start) as body:
-        chunking.write_chunk(header, body, plan.get("encoding"), target)
+    source = plan["source"]
+    key, etag = source["key"], source["etag"]
+    header_start, header_end = source["header"]
+    start, end = source["ranges"][index]
+    with _pinned_range(key, etag, header_start, header_end - header_start) as header:
+        header_bytes = header.read()
+    with _pinned_range(key, etag, start, end - start) as body:
+        chunking.write_chunk(header_bytes, body, plan.get("encoding"), target)
 
 
 def _upload_output(key: str, path: Path, fmt: str, *, first: bool) -> None:

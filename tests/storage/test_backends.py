@@ -15,6 +15,7 @@ from exchange.storage import (
     AreaAccessDenied,
     InvalidKey,
     LinkLifetimeError,
+    ObjectChanged,
     ObjectNotFound,
     ObjectStorage,
     QuarantineAccessDenied,
@@ -255,3 +256,19 @@ def test_compose_of_a_missing_source_publishes_nothing(storage: ObjectStorage) -
             "datasets/never.csv",
         )
     assert not storage.exists(Area.PUBLISHED, "datasets/never.csv")
+
+
+def test_open_range_pinned_to_an_etag_refuses_a_replaced_object(storage: ObjectStorage) -> None:
+    storage.put_bytes(Area.QUARANTINE, "raw/p.csv", b"checked bytes")
+    etag = storage.stat(Area.QUARANTINE, "raw/p.csv").etag
+    with storage.open_range(Area.QUARANTINE, "raw/p.csv", 0, 7, if_match=etag) as fh:
+        assert fh.read() == b"checked"
+    with storage.open_range(Area.QUARANTINE, "raw/p.csv", 3, 0, if_match=etag) as fh:
+        assert fh.read() == b""
+    storage.put_bytes(Area.QUARANTINE, "raw/p.csv", b"other  bytes!")
+    for length in (7, 0):
+        with pytest.raises(ObjectChanged):
+            storage.open_range(Area.QUARANTINE, "raw/p.csv", 0, length, if_match=etag)
+    storage.put_bytes(Area.QUARANTINE, "raw/p.csv", b"short")  # a range past its end
+    with pytest.raises(ObjectChanged):
+        storage.open_range(Area.QUARANTINE, "raw/p.csv", 8, 4, if_match=etag)
