@@ -17,6 +17,7 @@ import argparse
 import csv
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -204,13 +205,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size-mb", type=int, default=1024)
     args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="pipeline-bench-"))
+    try:
+        run(work, args.size_mb)
+    finally:
+        # The file, its copies and SeaweedFS's volumes take several GB per run.
+        shutil.rmtree(work, ignore_errors=True)
 
+
+def run(work: Path, size_mb: int) -> None:
     from scripts import seaweed
 
-    work = Path(tempfile.mkdtemp(prefix="pipeline-bench-"))
     data = work / "bench.csv"
-    print(f"generating {args.size_mb} MB ...", flush=True)
-    generate(data, args.size_mb)
+    print(f"generating {size_mb} MB ...", flush=True)
+    generate(data, size_mb)
     pg = ["-h", "127.0.0.1", "-U", "postgres"]
     subprocess.run(["dropdb", *pg, "--if-exists", DB_NAME], check=True)
     subprocess.run(["createdb", *pg, DB_NAME], check=True)
