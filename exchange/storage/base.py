@@ -45,6 +45,10 @@ class ObjectNotFound(StorageError):
     """No object under that key (or no multipart upload with that id)."""
 
 
+class ObjectChanged(StorageError):
+    """The object under that key is no longer the one with the ETag the caller pinned."""
+
+
 class InvalidKey(StorageError, ValueError):
     """The key is not acceptable (traversal, control characters, too long...)."""
 
@@ -277,6 +281,16 @@ class ObjectStorage(ABC):
         """`length` bytes from offset `start` (fewer at the end of the object)."""
 
     @abstractmethod
+    def open_range(
+        self, area: Area | str, key: str, start: int, length: int, *, if_match: str | None = None
+    ) -> BinaryIO:
+        """A binary stream over `length` bytes from offset `start` (fewer at the end of the
+        object), read as it is consumed; the caller closes it (use `with`).
+
+        With `if_match` (an ETag from stat), ObjectChanged is raised unless the bytes come from
+        exactly that object: a reader can pin what it reads to what it checked earlier."""
+
+    @abstractmethod
     def stat(self, area: Area | str, key: str) -> ObjectStat:
         """Size, ETag and content type; ObjectNotFound when missing."""
 
@@ -309,6 +323,21 @@ class ObjectStorage(ABC):
         """Stream an object to another key/area (hashing it on the way)."""
         with self.open_read(src_area, src_key) as source:
             return self.put_stream(dst_area, dst_key, source, content_type)
+
+    def compose(
+        self,
+        src_area: Area | str,
+        src_keys: Sequence[str],
+        dst_area: Area | str,
+        dst_key: str,
+        content_type: str | None = None,
+    ) -> ObjectInfo:
+        """Write the concatenation of `src_keys`, in order, under `dst_key`: all or nothing.
+
+        This default streams every source through us once (hashing on the way); a backend that
+        can join objects on its side overrides it and reads the result back once for the hash.
+        """
+        return self.put_stream(dst_area, dst_key, _Joined(self, src_area, src_keys), content_type)
 
     # -- links --
 
@@ -438,3 +467,37 @@ class ObjectStorage(ABC):
 
 def is_local_upload_id(upload_id: str) -> bool:
     return bool(_UPLOAD_ID.match(upload_id))
+
+
+class _Joined:
+    """Reads several objects one after the other, holding at most one open at a time."""
+
+    def __init__(self, storage: ObjectStorage, area: Area | str, keys: Sequence[str]) -> None:
+        self._storage = storage
+        self._area = area
+        self._keys = list(keys)
+        self._current: BinaryIO | None = None
+
+    def read(self, size: int = -1, /) -> bytes:
+        size = COPY_CHUNK if size is None or size < 0 else size
+        while True:
+            if self._current is None:
+                if not self._keys:
+                    return b""
+                self._current = self._storage.open_read(self._area, self._keys.pop(0))
+            data = self._current.read(size)
+            if data:
+                return data
+            self._current.close()
+            self._current = None
+
+
+def sha256_of(storage: ObjectStorage, area: Area | str, key: str) -> tuple[int, str]:
+    """Size and SHA-256 of a stored object, in one streaming read."""
+    digest = hashlib.sha256()
+    size = 0
+    with storage.open_read(area, key) as source:
+        while block := source.read(COPY_CHUNK * 4):
+            digest.update(block)
+            size += len(block)
+    return size, digest.hexdigest()

@@ -13,6 +13,7 @@ tokens use different salts, so one can never be replayed as the other.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import mimetypes
 import os
@@ -35,6 +36,7 @@ from .base import (
     HashingReader,
     InvalidKey,
     InvalidUpload,
+    ObjectChanged,
     ObjectInfo,
     ObjectNotFound,
     ObjectStat,
@@ -199,6 +201,20 @@ class LocalObjectStorage(ObjectStorage):
         with self.open_read(area, key) as fh:
             fh.seek(start)
             return fh.read(length)
+
+    def open_range(
+        self, area: Area | str, key: str, start: int, length: int, *, if_match: str | None = None
+    ) -> BinaryIO:
+        if start < 0 or length < 0:
+            raise StorageError("range start and length must not be negative")
+        fh = self.open_read(area, key)
+        # Writes replace the file (a new inode), so the open handle's ETag is that of the bytes
+        # it will read, whatever is written under the key meanwhile.
+        if if_match is not None and self._etag(os.fstat(fh.fileno())) != if_match:
+            fh.close()
+            raise ObjectChanged(f"{as_area(area).value}: the object changed")
+        fh.seek(start)
+        return io.BufferedReader(_Window(fh, length), buffer_size=COPY_CHUNK)
 
     def stat(self, area: Area | str, key: str) -> ObjectStat:
         path = self._path(area, key)
@@ -410,3 +426,27 @@ class _Concatenation:
         if self._current is not None:
             self._current.close()
             self._current = None
+
+
+class _Window(io.RawIOBase):
+    """At most `length` bytes of an open file from its current position; closes the file."""
+
+    def __init__(self, fh: BinaryIO, length: int) -> None:
+        super().__init__()
+        self._fh = fh
+        self._left = length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._left <= 0:
+            return 0
+        data = self._fh.read(min(len(buffer), self._left))
+        self._left -= len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()

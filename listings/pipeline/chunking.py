@@ -1,23 +1,26 @@
-"""Splitting text files at record boundaries, merging cleaned chunks, reading samples.
+"""Chunks of text files as byte ranges, chunk files for the engine, samples and schemas.
 
-Streaming throughout: a chunk is written while it is read, a merge copies in blocks, a sample
-reads only its first rows. Chunks are always written as UTF-8 (the validated encoding is decoded
-here once), so the engine never has to guess an encoding from a chunk's first megabyte.
+Validation notes record boundaries as byte offsets; each chunk task reads its own range of the
+stored upload and writes it, after the header record, as a UTF-8 file for the engine. Cleaned
+chunk outputs after the first drop their header, so publishing joins them as they are. Streaming
+throughout: a chunk is copied in blocks, a sample reads only its first rows.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 SPLITTABLE = ("csv", "tsv", "jsonl")
 SAMPLE_ROWS = 20
+COPY_BLOCK = 1024 * 1024
 
 
 def _delimiter(fmt: str) -> str:
@@ -25,75 +28,56 @@ def _delimiter(fmt: str) -> str:
 
 
 def _lines(f: TextIO) -> Iterator[str]:
-    # readline() keeps the file position exact after each record the csv reader pulls, which
-    # the merge relies on; the validator has already bounded line length.
+    # readline() keeps the file position exact after each record the csv reader pulls; the
+    # validator has already bounded line length.
     while line := f.readline():
         yield line
 
 
-def split_text(path: Path, fmt: str, encoding: str, target_bytes: int, out_dir: Path) -> list[Path]:
-    """Split into UTF-8 files of about `target_bytes`, each a valid file of `fmt` (CSV/TSV
-    chunks repeat the header). Returns the chunk paths in order."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    chunks: list[Path] = []
-    with open(path, encoding=encoding, newline="") as source:
-        if fmt == "jsonl":
-            header_line = None
-            records: Iterator[Any] = _lines(source)
-        else:
-            csv.field_size_limit(64 * 1024 * 1024)
-            records = csv.reader(_lines(source), delimiter=_delimiter(fmt), strict=True)
-            header_line = next(records)
-        target: Any = None
-        writer: Any = None
-        written = 0
-        for record in records:
-            if target is None or written >= target_bytes:
-                if target is not None:
-                    target.close()
-                chunk = out_dir / f"chunk-{len(chunks):05d}.{fmt}"
-                chunks.append(chunk)
-                target = open(chunk, "w", encoding="utf-8", newline="")  # noqa: SIM115
-                written = 0
-                if header_line is not None:
-                    writer = csv.writer(target, delimiter=_delimiter(fmt), lineterminator="\n")
-                    writer.writerow(header_line)
-            if header_line is None:
-                target.write(record if record.endswith("\n") else record + "\n")
-                written += len(record)
-            else:
-                if not record:
-                    continue
-                writer.writerow(record)
-                written += sum(len(cell) for cell in record) + len(record)
-        if target is not None:
-            target.close()
-    if not chunks:
-        # A file with a header and no rows still publishes (an empty table is a valid product).
-        chunk = out_dir / f"chunk-00000.{fmt}"
-        with open(chunk, "w", encoding="utf-8", newline="") as target:
-            if header_line is not None:
-                csv.writer(target, delimiter=_delimiter(fmt), lineterminator="\n").writerow(
-                    header_line
-                )
-        chunks.append(chunk)
-    return chunks
+def byte_ranges(header_end: int, splits: list[int]) -> list[tuple[int, int]]:
+    """The (start, end) byte ranges of the chunks of a validated text file: consecutive, the
+    first starting after the header record, each ending at a record boundary."""
+    starts = [header_end, *splits[:-1]]
+    return list(zip(starts, splits, strict=True))
 
 
-def merge_outputs(paths: list[Path], fmt: str, target: io.BufferedWriter | Any) -> None:
-    """Concatenate cleaned chunk outputs in order into `target` (binary). CSV/TSV chunks after
-    the first lose their header record."""
-    for index, path in enumerate(paths):
-        if fmt in ("csv", "tsv") and index > 0:
-            with open(path, encoding="utf-8-sig", newline="") as f:
-                reader = csv.reader(_lines(f), delimiter=_delimiter(fmt))
-                next(reader, None)
-                while text := f.read(1024 * 1024):
-                    target.write(text.encode("utf-8"))
+def write_chunk(header: bytes, body: BinaryIO, encoding: str | None, target: Path) -> None:
+    """Write one chunk as a file of its own: the header record, then the body's records.
+
+    Text in GB18030 is decoded here, in the chunk's task, so the engine always reads UTF-8 and
+    never guesses an encoding from a chunk's first megabyte. UTF-8 (a BOM is outside the ranges)
+    and binary formats are copied as they are."""
+    with open(target, "wb") as out:
+        if encoding is None or encoding in ("utf-8", "utf-8-sig"):
+            out.write(header)
+            shutil.copyfileobj(body, out, COPY_BLOCK)
+            return
+        decoder = codecs.getincrementaldecoder(encoding)()
+        out.write(decoder.decode(header, final=True).encode("utf-8"))
+        decoder.reset()
+        while block := body.read(COPY_BLOCK):
+            out.write(decoder.decode(block).encode("utf-8"))
+        out.write(decoder.decode(b"", final=True).encode("utf-8"))
+
+
+def header_length(path: Path, fmt: str) -> int:
+    """Bytes taken by the BOM (if any) and the header record of a cleaned CSV/TSV file, which
+    every chunk output but the first leaves out so the outputs can be joined as they are."""
+    consumed = 0
+    with open(path, "rb") as f:
+        if f.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8:
+            consumed = len(codecs.BOM_UTF8)
         else:
-            with open(path, "rb") as raw:
-                while block := raw.read(1024 * 1024):
-                    target.write(block)
+            f.seek(0)
+
+        def lines() -> Iterator[str]:
+            nonlocal consumed
+            for raw in f:
+                consumed += len(raw)
+                yield raw.decode("utf-8")
+
+        next(csv.reader(lines(), delimiter=_delimiter(fmt)), None)
+    return consumed
 
 
 def read_sample(

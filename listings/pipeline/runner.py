@@ -1,15 +1,17 @@
 """The pipeline's stages. Called by the thin tasks in tasks.py; each stage is safe to rerun.
 
-prepare(upload)        validate → profile (pin column classes) → split into chunks in quarantine
-clean_chunk(upload, i) anonymise one chunk with the pinned policy → fixed output key
-publish(upload)        merge outputs in order → PUBLISHED under a key derived from the version
-                       and the engine version → record the version's files, schema, sample, report
+prepare(upload)        validate (noting record boundaries) → profile (pin column classes) →
+                       plan chunks as byte ranges of the stored upload
+clean_chunk(upload, i) read its byte range → anonymise with the pinned policy → fixed output key
+publish(upload)        join the outputs in order (on the store's side when it can) → PUBLISHED
+                       under a key derived from the version and the engine version → record the
+                       version's files, schema, sample, report
 
-Idempotence: every output has a fixed key, and each stage first looks for its result (chunk
-objects, ChunkResult rows, a published version), so a redelivered task redoes only what is
-missing. A failure ends the upload as rejected (the file's fault) or failed (ours) and publishes
-nothing: the published object is written last, in one atomic PUT, and removed again if the
-database could not record it.
+Idempotence: every output has a fixed key, and each stage first looks for its result (the plan,
+ChunkResult rows, a published version), so a redelivered task redoes only what is missing. A
+failure ends the upload as rejected (the file's fault) or failed (ours) and publishes nothing:
+the published object appears whole or not at all (one PUT or one completed multipart copy), and
+is removed again if the database could not record it.
 """
 
 from __future__ import annotations
@@ -23,17 +25,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from exchange.storage import Area, ObjectNotFound, get_storage
+from exchange.storage import Area, ObjectChanged, ObjectNotFound, get_storage
 from listings.cleaning import ENGINE_VERSION, anonymize_file, load_policy
 from listings.models import ListingVersion
 from listings.pipeline import chunking, conf, services
 from listings.pipeline.models import ChunkResult, Upload
-from listings.pipeline.validation import validate_file
+from listings.pipeline.validation import Rejection, ValidatedFile, validate_file
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +47,12 @@ MEDIA_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 PROFILE_SAMPLE_ROWS = 2000
+SAMPLE_HEAD_BYTES = 4 * 1024 * 1024
 
 
-def chunk_key(upload: Upload, index: int, fmt: str) -> str:
-    return f"work/{upload.pk}/chunks/{index:05d}.{fmt}"
+def data_key(upload: Upload, fmt: str) -> str:
+    """Where the data file extracted from an archive upload is kept for the chunk tasks."""
+    return f"work/{upload.pk}/data.{fmt}"
 
 
 def output_key(upload: Upload, index: int, fmt: str) -> str:
@@ -70,11 +74,6 @@ def workdir() -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
-
-
-def _download(area: Area, key: str, target: Path) -> None:
-    with get_storage().open_read(area, key) as source, open(target, "wb") as out:
-        shutil.copyfileobj(source, out, 1024 * 1024)
 
 
 def _upload(area: Area, key: str, source: Path, content_type: str | None = None) -> Any:
@@ -102,10 +101,10 @@ def pinned_policy(upload: Upload, sample_path: Path, fmt: str, secret: bytes, tm
     return policy
 
 
-def _head_sample(chunk: Path, fmt: str, target: Path) -> None:
-    """The first PROFILE_SAMPLE_ROWS records of a UTF-8 text chunk."""
+def _head_sample(data: Path, fmt: str, encoding: str, target: Path) -> None:
+    """The first PROFILE_SAMPLE_ROWS records of the validated text file, as UTF-8."""
     with (
-        open(chunk, encoding="utf-8", newline="") as source,
+        open(data, encoding=encoding, newline="") as source,
         open(target, "w", encoding="utf-8", newline="") as out,
     ):
         if fmt == "jsonl":
@@ -125,48 +124,85 @@ def _head_sample(chunk: Path, fmt: str, target: Path) -> None:
             writer.writerow(row)
 
 
-def prepare(upload: Upload) -> int:
-    """Validate, profile and split. Returns the number of chunks (already in quarantine).
+def _download_pinned(key: str, target: Path) -> str:
+    """Download the raw upload and return the ETag of exactly the bytes downloaded."""
+    stat = get_storage().stat(Area.QUARANTINE, key)
+    with _pinned_range(key, stat.etag, 0, stat.size) as source, open(target, "wb") as out:
+        shutil.copyfileobj(source, out, 1024 * 1024)
+    return stat.etag
 
-    A rerun after a crash finds the chunks of the first run (chunks_total and the objects) and
-    returns at once. Raises validation.Rejection for a bad file."""
+
+@contextmanager
+def _pinned_range(key: str, etag: str, start: int, length: int) -> Iterator[BinaryIO]:
+    """A byte range of a quarantine object, refused if the object is no longer the one
+    validated: a seller whose upload link is still valid could otherwise replace the file after
+    it was checked, and chunks would clean bytes nobody validated."""
+    try:
+        with get_storage().open_range(Area.QUARANTINE, key, start, length, if_match=etag) as source:
+            yield source
+    except ObjectChanged:
+        raise Rejection(
+            "the file was replaced in storage while it was being processed; upload it again",
+            code="changed",
+        ) from None
+
+
+def _source_plan(upload: Upload, validated: ValidatedFile, raw_etag: str) -> dict[str, Any]:
+    """Where each chunk's bytes are: the stored upload itself (or, for an archive, its data file
+    stored once) and byte ranges of it, pinned to the ETag of what was validated. No chunk is
+    written out here: each chunk task reads its own range, so the work before the chord is one
+    pass over the file."""
+    fmt = validated.format
+    if validated.archive:
+        key = data_key(upload, fmt)
+        etag = _upload(Area.QUARANTINE, key, validated.path).etag
+    else:
+        key, etag = upload.quarantine_key, raw_etag
+    size = validated.path.stat().st_size
+    if fmt in chunking.SPLITTABLE and validated.splits:
+        header = [validated.data_start, validated.header_end]
+        ranges = chunking.byte_ranges(validated.header_end, validated.splits)
+    elif fmt in chunking.SPLITTABLE:
+        # The boundaries could not be worked out (see validation): one chunk, still correct.
+        logger.warning("upload %s: no record boundaries; cleaning it as one chunk", upload.pk)
+        header = [validated.data_start, validated.data_start]
+        ranges = [(validated.data_start, size)]
+    else:
+        header = [0, 0]
+        ranges = [(0, size)]
+    return {"key": key, "etag": etag, "header": header, "ranges": [list(r) for r in ranges]}
+
+
+def prepare(upload: Upload) -> int:
+    """Validate, profile and plan the chunks. Returns the number of chunks.
+
+    A rerun after a crash finds the plan of the first run (and its source object) and returns at
+    once. Raises validation.Rejection for a bad file."""
     storage = get_storage()
     if (
         upload.chunks_total
         and upload.plan
-        and all(
-            storage.exists(Area.QUARANTINE, chunk_key(upload, i, upload.plan["format"]))
-            for i in range(upload.chunks_total)
-        )
+        and "source" in upload.plan
+        and storage.exists(Area.QUARANTINE, upload.plan["source"]["key"])
     ):
         return upload.chunks_total
     secret = services.dataset_secret(upload.version)
     with workdir() as tmp:
         raw = tmp / "raw"
         services.set_stage(str(upload.pk), Upload.Stage.VALIDATE, 0.1)
-        _download(Area.QUARANTINE, upload.quarantine_key, raw)
+        raw_etag = _download_pinned(upload.quarantine_key, raw)
         filename = upload.display_name
-        validated = validate_file(raw, filename, conf.limits())
+        validated = validate_file(raw, filename, conf.limits(), split_every=conf.chunk_bytes())
         try:
             fmt = validated.format
             services.set_stage(str(upload.pk), Upload.Stage.PROFILE, 0.0)
             if fmt in chunking.SPLITTABLE:
-                chunks = chunking.split_text(
-                    validated.path,
-                    fmt,
-                    validated.encoding or "utf-8",
-                    conf.chunk_bytes(),
-                    tmp / "c",
-                )
                 sample = tmp / f"sample.{fmt}"
-                _head_sample(chunks[0], fmt, sample)
+                _head_sample(validated.path, fmt, validated.encoding or "utf-8", sample)
                 policy = pinned_policy(upload, sample, fmt, secret, tmp)
             else:
-                chunks = [validated.path]
                 policy = load_policy(upload.policy).raw
-            for index, path in enumerate(chunks):
-                _upload(Area.QUARANTINE, chunk_key(upload, index, fmt), path)
-                services.set_stage(str(upload.pk), Upload.Stage.PROFILE, (index + 1) / len(chunks))
+            source = _source_plan(upload, validated, raw_etag)
         finally:
             validated.cleanup()
     plan = {
@@ -176,11 +212,13 @@ def prepare(upload: Upload) -> int:
         "rows": validated.rows,
         "archive": validated.archive,
         "policy": policy,
+        "source": source,
     }
-    Upload.objects.filter(pk=upload.pk).update(plan=plan, chunks_total=len(chunks))
-    upload.plan, upload.chunks_total = plan, len(chunks)
+    count = len(source["ranges"])
+    Upload.objects.filter(pk=upload.pk).update(plan=plan, chunks_total=count)
+    upload.plan, upload.chunks_total = plan, count
     services.set_stage(str(upload.pk), Upload.Stage.ANONYMISE, 0.0)
-    return len(chunks)
+    return count
 
 
 def _plan(upload: Upload) -> dict[str, Any]:
@@ -200,12 +238,12 @@ def clean_chunk(upload: Upload, index: int) -> dict[str, Any]:
     with workdir() as tmp:
         source = tmp / f"in.{fmt}"
         target = tmp / f"out.{fmt}"
-        _download(Area.QUARANTINE, chunk_key(upload, index, fmt), source)
+        _fetch_chunk(plan, index, source)
         report = anonymize_file(
             str(source), str(target), fmt=fmt, policy=plan["policy"], secret=secret
         ).to_dict()
         key = output_key(upload, index, fmt)
-        _upload(Area.QUARANTINE, key, target, MEDIA_TYPES.get(fmt))
+        _upload_output(key, target, fmt, first=index == 0)
     # A duplicate delivery may have finished first, with the same fixed output key.
     with suppress(IntegrityError):
         ChunkResult.objects.create(
@@ -214,6 +252,32 @@ def clean_chunk(upload: Upload, index: int) -> dict[str, Any]:
     finished = ChunkResult.objects.filter(upload=upload).count()
     services.set_stage(str(upload.pk), Upload.Stage.ANONYMISE, finished / upload.chunks_total)
     return report
+
+
+def _fetch_chunk(plan: dict[str, Any], index: int, target: Path) -> None:
+    """The chunk's byte range of the stored upload, after its header record, as a local file."""
+    source = plan["source"]
+    key, etag = source["key"], source["etag"]
+    header_start, header_end = source["header"]
+    start, end = source["ranges"][index]
+    with _pinned_range(key, etag, header_start, header_end - header_start) as header:
+        header_bytes = header.read()
+    with _pinned_range(key, etag, start, end - start) as body:
+        chunking.write_chunk(header_bytes, body, plan.get("encoding"), target)
+
+
+def _upload_output(key: str, path: Path, fmt: str, *, first: bool) -> None:
+    """Store a cleaned chunk so that the outputs, joined in order, are the published file: text
+    ends with a newline, and CSV/TSV outputs after the first leave out their header record."""
+    if fmt in chunking.SPLITTABLE and path.stat().st_size:
+        with open(path, "rb+") as f:
+            f.seek(-1, 2)
+            if f.read(1) != b"\n":
+                f.write(b"\n")
+    skip = 0 if first or fmt not in ("csv", "tsv") else chunking.header_length(path, fmt)
+    with open(path, "rb") as f:
+        f.seek(skip)
+        get_storage().put_stream(Area.QUARANTINE, key, f, MEDIA_TYPES.get(fmt))
 
 
 def merge_reports(reports: list[dict[str, Any]], plan: dict[str, Any]) -> dict[str, Any]:
@@ -268,20 +332,11 @@ def publish(upload: Upload) -> ListingVersion:
         raise RuntimeError("publish ran before every chunk was cleaned")
     services.set_stage(str(upload.pk), Upload.Stage.PUBLISH, 0.0)
     key = published_key(upload, fmt)
-    with workdir() as tmp:
-        parts = []
-        for result in results:
-            part = tmp / f"out-{result.index:05d}.{fmt}"
-            _download(Area.QUARANTINE, result.output_key, part)
-            parts.append(part)
-        merged = tmp / f"merged.{fmt}"
-        if len(parts) == 1:
-            merged = parts[0]
-        else:
-            with open(merged, "wb") as target:
-                chunking.merge_outputs(parts, fmt, target)
-        columns, sample = chunking.read_sample(merged, fmt)
-        info = _upload(Area.PUBLISHED, key, merged, MEDIA_TYPES.get(fmt))
+    keys = [result.output_key for result in results]
+    columns, sample = _published_sample(keys, fmt)
+    # The outputs are written to be joined as they are (see _upload_output); the store joins
+    # them on its side when it can, and the object appears whole or not at all.
+    info = get_storage().compose(Area.QUARANTINE, keys, Area.PUBLISHED, key, MEDIA_TYPES.get(fmt))
     report = merge_reports([r.report for r in results], plan)
     schema = chunking.table_schema(columns, sample, report.get("columns", []))
     try:
@@ -310,6 +365,21 @@ def publish(upload: Upload) -> ListingVersion:
         raise
     Upload.objects.filter(pk=upload.pk).update(report=report)
     return published
+
+
+def _published_sample(keys: list[str], fmt: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """Columns and sample rows from the head of the joined outputs: only the first outputs,
+    as many as make SAMPLE_HEAD_BYTES, are downloaded."""
+    storage = get_storage()
+    with workdir() as tmp:
+        head = tmp / f"head.{fmt}"
+        with open(head, "wb") as out:
+            for key in keys:
+                with storage.open_read(Area.QUARANTINE, key) as source:
+                    shutil.copyfileobj(source, out, 1024 * 1024)
+                if out.tell() >= SAMPLE_HEAD_BYTES:
+                    break
+        return chunking.read_sample(head, fmt)
 
 
 def discard_outputs(upload: Upload) -> None:

@@ -1,8 +1,8 @@
 """Pipeline tasks: thin. Fetch by id, call the runner, translate outcomes into upload states.
 
-process_upload(id)  → claim, prepare (validate, profile, split) → chord of clean_chunk(id, i)
+process_upload(id)  → claim, prepare (validate, profile, plan chunks) → chord of clean_chunk(id, i)
 clean_chunk(id, i)  → anonymise one chunk
-publish_upload(_, id) → merge, publish, finish
+publish_upload(_, id) → join outputs, publish, finish
 
 Failures: a bad file (Rejection, CleaningError) ends the upload as rejected with its reason; a
 transient error (database, storage) is retried with backoff by GuardedTask; anything else, a

@@ -95,6 +95,13 @@ class ValidatedFile:
     size: int = 0
     archive: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Byte layout of a text file, found while parsing it, so it can be cut into chunks without a
+    # second pass: data starts at `data_start` (after a BOM), the header record ends at
+    # `header_end` (CSV/TSV; equal to data_start for JSONL), and `splits` are record boundaries
+    # about `split_every` bytes apart, ending with the file size. Empty when not worked out.
+    data_start: int = 0
+    header_end: int = 0
+    splits: list[int] = field(default_factory=list)
     _temporary: bool = False
 
     def cleanup(self) -> None:
@@ -280,18 +287,29 @@ def _check_no_nul(path: Path, deadline: Deadline) -> None:
 
 
 def _validate_delimited(
-    path: Path, encoding: str, delimiter: str, limits: Limits, deadline: Deadline
-) -> tuple[list[str], int]:
+    path: Path,
+    encoding: str,
+    delimiter: str,
+    limits: Limits,
+    deadline: Deadline,
+    boundaries: _RecordBoundaries | None = None,
+) -> tuple[list[str], int, int]:
+    """Column names, row count and the byte offset where the header record ends."""
     csv.field_size_limit(limits.max_field_bytes)
+    header_end = 0
     with open(path, encoding=encoding, newline="") as f:
         # The csv module reads a whole physical line before splitting it: cap the line so a
         # 10 MB field cannot make us hold 10 MB.
-        lines = _bounded_lines(f, 2 * limits.max_field_bytes)
+        lines: Iterator[str] = _bounded_lines(f, 2 * limits.max_field_bytes)
+        if boundaries is not None:
+            lines = boundaries.count(lines)
         reader = csv.reader(lines, delimiter=delimiter, strict=True)
         row_number = 0
         try:
             header = next(reader, None)
             row_number = 1
+            if boundaries is not None:
+                header_end = boundaries.header_done()
             if not header:
                 raise Rejection("the file is empty: it needs a header row", code="empty")
             if len(header) > limits.max_columns:
@@ -320,6 +338,8 @@ def _validate_delimited(
                 row_number += 1
                 if row_number % 10000 == 0:
                     deadline.check()
+                if boundaries is not None:
+                    boundaries.record_done()
                 if not record:
                     continue  # blank line
                 if len(record) != len(names):
@@ -351,18 +371,27 @@ def _validate_delimited(
                 code="bad_csv",
                 row=row_number + 1,
             ) from None
-    return names, rows
+    return names, rows, header_end
 
 
 def _validate_jsonl(
-    path: Path, encoding: str, limits: Limits, deadline: Deadline
+    path: Path,
+    encoding: str,
+    limits: Limits,
+    deadline: Deadline,
+    boundaries: _RecordBoundaries | None = None,
 ) -> tuple[list[str], int]:
     columns: dict[str, None] = {}
     rows = 0
     with open(path, encoding=encoding, newline="") as f:
-        for line_number, line in enumerate(_bounded_lines(f, limits.max_field_bytes * 4), start=1):
+        lines: Iterator[str] = _bounded_lines(f, limits.max_field_bytes * 4)
+        if boundaries is not None:
+            lines = boundaries.count(lines)
+        for line_number, line in enumerate(lines, start=1):
             if line_number % 10000 == 0:
                 deadline.check()
+            if boundaries is not None:
+                boundaries.record_done()
             if not line.strip():
                 continue
             try:
@@ -388,6 +417,46 @@ def _validate_jsonl(
     if rows == 0:
         raise Rejection("the file holds no JSON objects", code="empty")
     return list(columns), rows
+
+
+class _RecordBoundaries:
+    """Counts the bytes of the lines a parser has consumed, so that after each record it knows
+    the byte offset where the next one starts, and keeps one such offset every `every` bytes.
+
+    The csv reader pulls lines only as far as the record it is returning, so the count is exact
+    at every record boundary, quoted newlines included. Lengths are of the text re-encoded, which
+    for valid UTF-8 and GB18030 is the bytes read; `finish` checks the total against the file size
+    and drops the splits if it differs (the file is then cleaned as one chunk)."""
+
+    def __init__(self, encoding: str, start: int, every: int) -> None:
+        self._encoding = "utf-8" if encoding == "utf-8-sig" else encoding
+        self.offset = start
+        self._every = every
+        self._chunk_start = start
+        self.splits: list[int] = []
+
+    def count(self, lines: Iterator[str]) -> Iterator[str]:
+        encoding = self._encoding
+        for line in lines:
+            self.offset += len(line.encode(encoding))
+            yield line
+
+    def header_done(self) -> int:
+        """The header is no data: the first chunk's size counts from its end."""
+        self._chunk_start = self.offset
+        return self.offset
+
+    def record_done(self) -> None:
+        if self.offset - self._chunk_start >= self._every:
+            self.splits.append(self.offset)
+            self._chunk_start = self.offset
+
+    def finish(self, size: int) -> list[int]:
+        if self.offset != size:
+            return []
+        if not self.splits or self.splits[-1] != size:
+            self.splits.append(size)
+        return self.splits
 
 
 def _bounded_lines(f: io.TextIOBase, max_chars: int) -> Iterator[str]:
@@ -470,8 +539,13 @@ def _validate_xlsx(path: Path, limits: Limits, deadline: Deadline) -> tuple[list
         workbook.close()
 
 
-def validate_file(path: Path, filename: str, limits: Limits | None = None) -> ValidatedFile:
-    """Validate the upload at `path`, named `filename` by the seller. Raises Rejection."""
+def validate_file(
+    path: Path, filename: str, limits: Limits | None = None, *, split_every: int | None = None
+) -> ValidatedFile:
+    """Validate the upload at `path`, named `filename` by the seller. Raises Rejection.
+
+    With `split_every`, a text file's record boundaries about that many bytes apart are noted on
+    the way (ValidatedFile.splits), so the pipeline can cut it into chunks by byte range."""
     limits = limits or Limits()
     deadline = Deadline(limits.max_seconds)
     size = path.stat().st_size
@@ -502,7 +576,7 @@ def validate_file(path: Path, filename: str, limits: Limits | None = None) -> Va
         if temporary:
             with open(data_path, "rb") as f:
                 head = f.read(8)
-        result = _validate_data(data_path, fmt, head, limits, deadline)
+        result = _validate_data(data_path, fmt, head, limits, deadline, split_every)
         if temporary:
             # Move the extracted data out of the work dir so cleanup() owns exactly one file.
             kept = Path(tempfile.mkstemp(prefix="upload-", suffix=f".{fmt}")[1])
@@ -517,7 +591,12 @@ def validate_file(path: Path, filename: str, limits: Limits | None = None) -> Va
 
 
 def _validate_data(
-    path: Path, fmt: str, head: bytes, limits: Limits, deadline: Deadline
+    path: Path,
+    fmt: str,
+    head: bytes,
+    limits: Limits,
+    deadline: Deadline,
+    split_every: int | None = None,
 ) -> ValidatedFile:
     if fmt in TEXT_FORMATS:
         if head.startswith(UTF16_BOMS):
@@ -526,13 +605,26 @@ def _validate_data(
         if kind:
             raise Rejection(f"named .{fmt} but the content is {kind}", code="bad_magic")
         _check_no_nul(path, deadline)
-        encoding, _ = _detect_encoding(path, deadline)
+        encoding, data_start = _detect_encoding(path, deadline)
+        boundaries = _RecordBoundaries(encoding, data_start, split_every) if split_every else None
+        header_end = data_start
         if fmt == "jsonl":
-            columns, rows = _validate_jsonl(path, encoding, limits, deadline)
+            columns, rows = _validate_jsonl(path, encoding, limits, deadline, boundaries)
         else:
             delimiter = "\t" if fmt == "tsv" else ","
-            columns, rows = _validate_delimited(path, encoding, delimiter, limits, deadline)
-        return ValidatedFile(path=path, format=fmt, encoding=encoding, columns=columns, rows=rows)
+            columns, rows, header_end = _validate_delimited(
+                path, encoding, delimiter, limits, deadline, boundaries
+            )
+        return ValidatedFile(
+            path=path,
+            format=fmt,
+            encoding=encoding,
+            columns=columns,
+            rows=rows,
+            data_start=data_start,
+            header_end=header_end,
+            splits=boundaries.finish(path.stat().st_size) if boundaries else [],
+        )
     if fmt == "parquet":
         columns, rows = _validate_parquet(path, limits)
         return ValidatedFile(path=path, format=fmt, columns=columns, rows=rows)

@@ -257,3 +257,30 @@ def test_the_same_task_delivered_twice_gives_one_set_of_outputs(seller, pipeline
     version.refresh_from_db()
     assert version.files.count() == 1
     assert Upload.objects.get(pk=upload_id).chunks.count() == state["chunks_total"]
+
+
+def test_chunks_cut_by_byte_range_publish_every_row_once_in_order(seller, pipeline_storage) -> None:
+    # A BOM, CRLF line ends and notes with quoted line breaks, commas and quotes, over many
+    # chunks: the published file has one header and every record once, in the upload's order.
+    client, version = seller
+    rows = people(10000, seed=41)
+    notes = ["复诊\n注意血压", 'says "ok", fine', "", "普通"]
+    for i, row in enumerate(rows):
+        row["备注"] = notes[i % len(notes)]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    data = b"\xef\xbb\xbf" + out.getvalue().encode()
+    upload_id = wait_finished(client, upload_bytes(client, version, "notes.csv", data), 120)["id"]
+    upload = Upload.objects.get(pk=upload_id)
+    assert upload.status == "published", upload.error_reason
+    assert upload.chunks_total >= 3  # a first, a middle and a last chunk
+    published = list(
+        csv.DictReader(io.StringIO(read_published(pipeline_storage).decode("utf-8-sig")))
+    )
+    assert [r["就诊编号"] for r in published] == [r["就诊编号"] for r in rows]
+    assert [r["备注"] for r in published] == [r["备注"] for r in rows]
+    version.refresh_from_db()
+    assert version.row_count == 10000
+    assert version.files.get().size == len(read_published(pipeline_storage))

@@ -3,6 +3,7 @@ accepted when it is merely unusual (BOM, GBK)."""
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import json
@@ -14,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from listings.pipeline import chunking
 from listings.pipeline.validation import Limits, Rejection, split_extension, validate_file
 
 HEADER = "患者编号,姓名,诊断,金额\n"
@@ -225,3 +227,45 @@ def test_limits_on_rows_and_size(tmp_path: Path) -> None:
     assert refused(path, "a.csv", Limits(max_rows=5)).code == "too_many_rows"
     assert refused(path, "a.csv", Limits(max_bytes=10)).code == "too_large"
     assert refused(write(tmp_path, "a.csv", b""), "a.csv").code == "empty"
+
+
+def _tricky_rows(count: int) -> list[list[str]]:
+    notes = ["", "多行\n备注", 'say "hi", then go', "x\r\ny", "=1+1", "普通"]
+    return [["编号", "备注"]] + [[f"V{i:05d}", notes[i % len(notes)]] for i in range(count)]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bom", "terminator"),
+    [("utf-8", b"", "\n"), ("utf-8", b"\xef\xbb\xbf", "\r\n"), ("gb18030", b"", "\r\n")],
+    ids=["utf-8", "utf-8-bom-crlf", "gb18030"],
+)
+def test_split_points_are_record_boundaries(
+    tmp_path: Path, encoding: str, bom: bytes, terminator: str
+) -> None:
+    # Each chunk is the header bytes plus its byte range: parsed alone, the chunks give back
+    # every record once and in order, quoted line breaks included.
+    rows = _tricky_rows(3000)
+    out = io.StringIO()
+    csv.writer(out, lineterminator=terminator).writerows(rows)
+    data = bom + out.getvalue().encode(encoding)
+    validated = validate_file(write(tmp_path, "a.csv", data), "a.csv", split_every=2000)
+    assert validated.data_start == len(bom) and validated.splits[-1] == len(data)
+    ranges = chunking.byte_ranges(validated.header_end, validated.splits)
+    assert len(ranges) > 10
+    header = data[validated.data_start : validated.header_end]
+    records: list[list[str]] = []
+    for start, end in ranges:
+        text = (header + data[start:end]).decode(encoding)
+        chunk = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+        assert chunk[0] == rows[0]
+        records.extend(chunk[1:])
+    assert records == rows[1:]
+
+
+def test_jsonl_split_points_fall_between_lines(tmp_path: Path) -> None:
+    lines = [json.dumps({"编号": i, "备注": "多\n行"}, ensure_ascii=False) for i in range(500)]
+    data = ("\n".join(lines) + "\n").encode()
+    validated = validate_file(write(tmp_path, "a.jsonl", data), "a.jsonl", split_every=1000)
+    parts = [data[a:b] for a, b in chunking.byte_ranges(validated.header_end, validated.splits)]
+    assert len(parts) > 5 and all(p.endswith(b"\n") for p in parts)
+    assert b"".join(parts) == data
