@@ -482,7 +482,10 @@ def sign_contract(
         raise ValidationError(
             {"hash": "the hash does not match the contract; reload it and review it again"}
         )
-    if locked.signatures.filter(party=ContractSignature.Party.BUYER).exists():
+    # Read once, under the contract's lock: they answer "signed already?" now and "signed by
+    # both?" once the buyer's signature is added.
+    signatures = list(locked.signatures.all())
+    if any(s.party == ContractSignature.Party.BUYER for s in signatures):
         raise ValidationError({"contract": "the buyer has already signed this contract"})
     now = timezone.now()
     signature = ContractSignature.objects.create(
@@ -496,7 +499,7 @@ def sign_contract(
         ip=ip or None,
         user_agent=_clip(user_agent, 300),
     )
-    if locked.is_fully_signed:
+    if locked.signed_by_both([*signatures, signature]):
         locked.status = Contract.Status.SIGNED
         locked.signed_at = now
         locked.save(update_fields=["status", "signed_at"])

@@ -135,6 +135,17 @@ _BULKY_RELATED_FIELDS = (
 )
 
 
+def _undisputed(order: Order) -> Order:
+    """Note on the instance that the order has no dispute, so the API's order body does not ask
+    the database. Only for an order created here or found, under its row lock, in a status a
+    dispute has never been opened from: open_dispute moves a funded or delivered order to
+    `disputed` under that same lock, and a disputed order never returns to created, signed,
+    funded or delivered. Later disputes are not reflected on this instance (as with any loaded
+    relation); the responses it serves describe the transition just made."""
+    Order.dispute.related.set_cached_value(order, None)
+    return order
+
+
 def _require(order: Order, allowed: Iterable[str], doing: str) -> None:
     if order.status not in set(allowed):
         raise IllegalTransition(f"A {order.status} order cannot {doing}.")
@@ -160,10 +171,14 @@ def _set_status(
     organisation: Organisation | int | None,
     changes: Mapping[str, Any] | None = None,
     fields: Sequence[str] = (),
+    save: bool = True,
 ) -> None:
+    """Move the order to `new` and audit it. save=False leaves the row to a later _set_status
+    of the same transaction (which then saves `fields` of both)."""
     old = order.status
     order.status = new
-    order.save(update_fields=["status", "updated_at", *fields])
+    if save:
+        order.save(update_fields=["status", "updated_at", *fields])
     record(
         f"order.{new}",
         order,
@@ -249,7 +264,7 @@ def create_order(
             "contract": contract.reference,
         },
     )
-    return order
+    return _undisputed(order)
 
 
 @transaction.atomic
@@ -288,7 +303,7 @@ def sign_order(
         changes={"contract_hash": contract.content_hash},
         fields=["signed_at"],
     )
-    return locked
+    return _undisputed(locked)
 
 
 @transaction.atomic
@@ -342,7 +357,7 @@ def fund_order(*, actor: User | None, organisation: Organisation, order: Order) 
         fields=["licence", "funded_at"],
     )
     _announce(WebhookEvent.ORDER_FUNDED, locked)
-    return locked
+    return _undisputed(locked)
 
 
 def _deliver(locked: Order, *, actor: Any, organisation: Organisation | None, how: str) -> None:
@@ -464,7 +479,9 @@ def issue_download_links(
 # --- accept, settle -------------------------------------------------------------------------------
 
 
-def _settle_release(locked: Order, *, actor: Any, organisation: Any) -> None:
+def _settle_release(
+    locked: Order, *, actor: Any, organisation: Any, fields: Sequence[str] = ()
+) -> None:
     fee = platform_fee(locked.amount_fen)
     if locked.amount_fen > 0:
         ledger.release_escrow(
@@ -483,11 +500,20 @@ def _settle_release(locked: Order, *, actor: Any, organisation: Any) -> None:
         fee=fee,
         actor=actor,
         organisation=organisation,
+        fields=fields,
     )
 
 
 def _settled(
-    locked: Order, *, outcome: str, seller: int, buyer: int, fee: int, actor: Any, organisation: Any
+    locked: Order,
+    *,
+    outcome: str,
+    seller: int,
+    buyer: int,
+    fee: int,
+    actor: Any,
+    organisation: Any,
+    fields: Sequence[str] = (),
 ) -> None:
     locked.outcome = outcome
     locked.seller_received_fen = seller
@@ -505,22 +531,32 @@ def _settled(
             "buyer_refunded_fen": buyer,
             "fee_fen": fee,
         },
-        fields=["outcome", "seller_received_fen", "buyer_refunded_fen", "fee_fen", "settled_at"],
+        fields=[
+            "outcome",
+            "seller_received_fen",
+            "buyer_refunded_fen",
+            "fee_fen",
+            "settled_at",
+            *fields,
+        ],
     )
     _announce(WebhookEvent.ORDER_SETTLED, locked)
 
 
 def _accept(locked: Order, *, actor: Any, organisation: Any, automatic: bool) -> None:
     locked.accepted_at = timezone.now()
+    # Acceptance settles at once, in the same transaction, so no other transaction can see the
+    # row as `accepted`: it is written once, as settled with its accepted_at, while the chain
+    # still records both transitions, in order, around the release of the escrow.
     _set_status(
         locked,
         S.ACCEPTED,
         actor=actor,
         organisation=organisation,
         changes={"automatic": automatic},
-        fields=["accepted_at"],
+        save=False,
     )
-    _settle_release(locked, actor=actor, organisation=organisation)
+    _settle_release(locked, actor=actor, organisation=organisation, fields=["accepted_at"])
 
 
 @transaction.atomic
@@ -531,7 +567,7 @@ def accept_order(*, actor: User, organisation: Organisation, order: Order) -> Or
     ensure_not_frozen(organisation, "accept deliveries")
     _require(locked, [S.DELIVERED], "be accepted (only a delivered order can)")
     _accept(locked, actor=actor, organisation=organisation, automatic=False)
-    return locked
+    return _undisputed(locked)
 
 
 def auto_accept_due_orders(now: datetime | None = None, *, limit: int = AUTO_ACCEPT_BATCH) -> int:
