@@ -57,7 +57,6 @@ from exchange.trading.models import (
 from licensing import enforcement
 from licensing import services as licensing
 from licensing.models import Contract, Licence
-from licensing.selectors import active_offer
 from listings.models import ListingVersion, PricePlan, VersionFile
 
 S = Order.Status
@@ -231,11 +230,8 @@ def create_order(
     # No lock_chain() up front: this transaction locks no row (see "Creating an order is the one
     # exception" in the module docstring), so the chain lock is taken by the first record(),
     # after the contract's texts and policy are rendered, hashed and inserted, not around them.
-    offer = active_offer(price_plan)
-    if offer is None:
-        raise ValidationError({"price_plan": "this price plan has no licence offer yet"})
-    contract = licensing.create_contract(
-        offer=offer,
+    contract = licensing.create_contract_on_plan(
+        price_plan=price_plan,
         buyer_org=buyer,
         actor=actor,
         choices=dict(choices or {}),
