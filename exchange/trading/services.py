@@ -391,6 +391,18 @@ class IssuedLink:
     version: ListingVersion
 
 
+@dataclass(frozen=True)
+class IssuedLinks:
+    """What issue_download_links() issued. `delivered`: these were the order's first links and
+    delivered it; `order` is then the row that call locked and changed, with its contract,
+    listing and parties loaded (no dispute can exist: it was funded under the lock). Otherwise
+    `order` is as read before the licensing check."""
+
+    links: list[IssuedLink]
+    order: Order
+    delivered: bool
+
+
 def covered_versions(order: Order) -> list[ListingVersion]:
     """The versions the order's licence may cover, newest first (licensing has the last word)."""
     licence = order.licence
@@ -415,7 +427,7 @@ def issue_download_links(
     order: Order,
     api_key: Any = None,
     version_number: int | None = None,
-) -> list[IssuedLink]:
+) -> IssuedLinks:
     """Presigned links (at most 5 minutes) for every published file of every version the order's
     licence covers, each asked of licensing first (active licence, right organisation, seats).
     Every link is recorded. The first links deliver a funded order."""
@@ -443,8 +455,9 @@ def issue_download_links(
     storage = get_storage()
     ttl = link_ttl()
     with transaction.atomic():
-        # Only a funded order changes state here: then chain lock, then the order row.
-        locked = _lock(current) if current.status == S.FUNDED else current
+        # Only a funded order changes state here: then chain lock, then the order row (with
+        # what the API answers with, so it need not read the order again).
+        locked = _lock(current, with_relations=True) if current.status == S.FUNDED else current
         if locked.status in (S.CANCELLED, S.CREATED, S.SIGNED):
             raise IllegalTransition("This order cannot be downloaded.")
         assert locked.licence_id is not None
@@ -467,9 +480,11 @@ def issue_download_links(
                 expires_at=now + timedelta(seconds=ttl),
             )
             issued.append(IssuedLink(link, url, f, by_version[f.version_id]))
-        if issued and locked.status == S.FUNDED:
+        delivered = bool(issued) and locked.status == S.FUNDED
+        if delivered:
             _deliver(locked, actor=actor, organisation=organisation, how="first download")
-    return issued
+            _undisputed(locked)
+    return IssuedLinks(links=issued, order=locked, delivered=delivered)
 
 
 # --- accept, settle -------------------------------------------------------------------------------
