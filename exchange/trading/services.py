@@ -110,27 +110,28 @@ def _lock(order: Order | int, *, with_relations: bool = False) -> Order:
     return (
         Order.objects.select_for_update(of=("self",))
         .select_related("contract", "listing", "buyer", "seller")
-        .defer(*_BULKY_RELATED_FIELDS)
+        .only(*_LOCKED_ORDER_COLUMNS)
         .get(pk=pk)
     )
 
 
-# Columns of the related rows that no transition or order response reads (the contract's texts
-# and policy are re-read under the contract's own lock when licensing needs them): left out of
-# the locking query, they load on access like any deferred field.
-_BULKY_RELATED_FIELDS = (
-    "contract__choices",
-    "contract__parameters",
-    "contract__text_zh",
-    "contract__text_en",
-    "contract__policy",
-    "listing__description",
-    "listing__description_html",
-    "listing__search_document",
-    "listing__search_vector",
-    "listing__keywords",
-    "listing__languages",
-    "listing__documentation_links",
+# What the locking query loads: the order and its parties whole, and of the contract and the
+# listing only what the transitions and the order response read (the contract's texts and policy
+# are re-read under the contract's own lock when licensing needs them). Any other column loads on
+# access, like any deferred field. Naming the few columns kept costs less to compile and load
+# than deferring the many left out.
+_LOCKED_ORDER_COLUMNS = (
+    *(f.name for f in Order._meta.concrete_fields),
+    *(
+        f"{party}__{f.name}"
+        for party in ("buyer", "seller")
+        for f in Organisation._meta.concrete_fields
+    ),
+    "contract__reference",
+    "contract__content_hash",
+    "contract__status",
+    "contract__signed_at",
+    "listing__title",
 )
 
 
