@@ -18,6 +18,7 @@ Life of a licence:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -239,7 +240,12 @@ class Contract(models.Model):
 
     @property
     def is_fully_signed(self) -> bool:
-        parties = {s.party for s in self.signatures.all() if s.signed_hash == self.content_hash}
+        return self.signed_by_both(self.signatures.all())
+
+    def signed_by_both(self, signatures: Iterable[ContractSignature]) -> bool:
+        """Whether these signatures (of this contract) include both parties' over its current
+        hash. For callers that already hold the contract's signatures."""
+        parties = {s.party for s in signatures if s.signed_hash == self.content_hash}
         return {ContractSignature.Party.SELLER, ContractSignature.Party.BUYER} <= parties
 
 

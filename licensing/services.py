@@ -299,9 +299,55 @@ def create_contract(
 
     `actor` is the buyer's user (a member of `buyer_org`), or None when another service acts for
     the buyer after checking that itself. The buyer signs separately (`sign_contract`)."""
-    offer = Offer.objects.select_related(
-        "template", "price_plan__listing__seller", "accepted_by", "seller"
-    ).get(pk=offer.pk)
+    offer = Offer.objects.select_related(*_CONTRACT_OFFER_RELATIONS).get(pk=offer.pk)
+    return _contract_from(
+        offer,
+        buyer_org=buyer_org,
+        actor=actor,
+        choices=choices,
+        listing_version=listing_version,
+        replaces=replaces,
+    )
+
+
+@transaction.atomic
+def create_contract_on_plan(
+    *,
+    price_plan: PricePlan,
+    buyer_org: Organisation,
+    actor: User | None,
+    choices: Mapping[str, Any],
+    listing_version: ListingVersion | None = None,
+) -> Contract:
+    """create_contract() under the price plan's active offer (what a new order contracts under).
+    Finding the offer and loading what the contract reads from it is one query, where looking
+    the offer up first and then calling create_contract() made two."""
+    offer = (
+        Offer.objects.select_related(*_CONTRACT_OFFER_RELATIONS)
+        .filter(price_plan=price_plan, status=Offer.Status.ACTIVE)
+        .first()
+    )
+    if offer is None:
+        raise ValidationError({"price_plan": "this price plan has no licence offer yet"})
+    return _contract_from(
+        offer, buyer_org=buyer_org, actor=actor, choices=choices, listing_version=listing_version
+    )
+
+
+# What a contract reads from its offer, loaded with it.
+_CONTRACT_OFFER_RELATIONS = ("template", "price_plan__listing__seller", "accepted_by", "seller")
+
+
+def _contract_from(
+    offer: Offer,
+    *,
+    buyer_org: Organisation,
+    actor: User | None,
+    choices: Mapping[str, Any],
+    listing_version: ListingVersion | None = None,
+    replaces: Contract | None = None,
+) -> Contract:
+    """create_contract()'s work, for an offer just read with _CONTRACT_OFFER_RELATIONS."""
     plan = offer.price_plan
     listing = plan.listing
     seller = offer.seller
@@ -482,7 +528,10 @@ def sign_contract(
         raise ValidationError(
             {"hash": "the hash does not match the contract; reload it and review it again"}
         )
-    if locked.signatures.filter(party=ContractSignature.Party.BUYER).exists():
+    # Read once, under the contract's lock: they answer "signed already?" now and "signed by
+    # both?" once the buyer's signature is added.
+    signatures = list(locked.signatures.all())
+    if any(s.party == ContractSignature.Party.BUYER for s in signatures):
         raise ValidationError({"contract": "the buyer has already signed this contract"})
     now = timezone.now()
     signature = ContractSignature.objects.create(
@@ -496,7 +545,7 @@ def sign_contract(
         ip=ip or None,
         user_agent=_clip(user_agent, 300),
     )
-    if locked.is_fully_signed:
+    if locked.signed_by_both([*signatures, signature]):
         locked.status = Contract.Status.SIGNED
         locked.signed_at = now
         locked.save(update_fields=["status", "signed_at"])

@@ -15,11 +15,11 @@ exchange.ledger.funding.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 
 from exchange.audit.services import lock_chain, record
@@ -131,22 +131,7 @@ def post(
     Raises InsufficientFunds, DuplicateLedgerTransaction or ValidationError; nothing is written
     then.
     """
-    if kind not in Transaction.Kind.values:
-        raise ValidationError(f"unknown ledger transaction kind {kind!r}")
-    ref = _reference(reference)
-    merged: dict[int, int] = {}
-    for account, amount in legs:
-        if isinstance(amount, bool) or not isinstance(amount, int):
-            raise ValidationError("ledger amounts are whole numbers of fen")
-        if abs(amount) > MAX_AMOUNT_FEN:
-            raise ValidationError({"amount_fen": "exceeds the largest amount the ledger accepts"})
-        merged[account.pk] = merged.get(account.pk, 0) + amount
-    merged = {pk: amount for pk, amount in merged.items() if amount != 0}
-    if len(merged) < 2:
-        raise ValidationError("a ledger transaction moves money between at least two accounts")
-    if sum(merged.values()) != 0:
-        raise ValidationError("a ledger transaction's postings must sum to zero")
-
+    ref, merged = _checked(kind, reference, ((account.pk, amount) for account, amount in legs))
     # Lock order, the same in every transaction: the audit chain's advisory lock first (record()
     # below takes it anyway and holds it to commit; taking it after the account rows could
     # deadlock with a caller that recorded an audit event before calling us), then the accounts
@@ -157,6 +142,104 @@ def post(
     }
     if len(locked) != len(merged):
         raise ValidationError("unknown ledger account")
+    return _write(kind, ref, merged, locked, actor=actor, memo=memo, organisation=organisation)
+
+
+@transaction.atomic
+def _post_by_owner(
+    *,
+    kind: str,
+    reference: Reference,
+    legs: Sequence[tuple[Organisation | None, str, int]],
+    actor: Any = None,
+    organisation: Organisation | None = None,
+) -> Transaction:
+    """post() for legs named by (owner, account kind, signed fen), as the escrow movements name
+    them. Finding and locking the accounts is one query (the chain lock first, then the rows in
+    ascending id, as post() does) instead of one to find them and one to lock them, which both
+    ran while holding the chain lock. If one of them does not exist yet it is created as
+    _account() does and the movement goes through post()."""
+    moving = [(owner, account_kind, amount) for owner, account_kind, amount in legs if amount]
+    lock_chain()
+    query = Q()
+    for owner, account_kind, _ in moving:
+        query |= Q(organisation=owner, kind=account_kind)  # None: the platform's (IS NULL)
+    found = {
+        (a.organisation_id, a.kind): a
+        for a in Account.objects.select_for_update().filter(query).order_by("pk")
+    }
+    wanted = [(getattr(owner, "pk", None), account_kind) for owner, account_kind, _ in moving]
+    if not moving or any(key not in found for key in wanted):
+        accounts = _accounts(*((owner, account_kind) for owner, account_kind, _ in legs))
+        return post(
+            kind=kind,
+            reference=reference,
+            legs=[(account, leg[2]) for account, leg in zip(accounts, legs, strict=True)],
+            actor=actor,
+            organisation=organisation,
+        )
+    ref, merged = _checked(
+        kind, reference, ((found[key].pk, leg[2]) for key, leg in zip(wanted, moving, strict=True))
+    )
+    locked = {account.pk: account for account in found.values()}
+    return _write(kind, ref, merged, locked, actor=actor, memo="", organisation=organisation)
+
+
+def _checked(
+    kind: str, reference: Reference, legs: Iterable[tuple[int, int]]
+) -> tuple[tuple[str, str], dict[int, int]]:
+    """The reference and the legs merged per account id (zero legs dropped), or ValidationError."""
+    if kind not in Transaction.Kind.values:
+        raise ValidationError(f"unknown ledger transaction kind {kind!r}")
+    ref = _reference(reference)
+    merged: dict[int, int] = {}
+    for account_id, amount in legs:
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise ValidationError("ledger amounts are whole numbers of fen")
+        if abs(amount) > MAX_AMOUNT_FEN:
+            raise ValidationError({"amount_fen": "exceeds the largest amount the ledger accepts"})
+        merged[account_id] = merged.get(account_id, 0) + amount
+    merged = {pk: amount for pk, amount in merged.items() if amount != 0}
+    if len(merged) < 2:
+        raise ValidationError("a ledger transaction moves money between at least two accounts")
+    if sum(merged.values()) != 0:
+        raise ValidationError("a ledger transaction's postings must sum to zero")
+    return ref, merged
+
+
+# One statement for every balance a transaction changes, instead of one UPDATE per account. The
+# arithmetic stays in the database (as with F()), so the CHECK constraint judges the real value.
+_ADD_TO_BALANCES_SQL = (
+    f"UPDATE {Account._meta.db_table} AS a SET balance = a.balance + d.delta "  # noqa: S608
+    "FROM (VALUES {rows}) AS d(id, delta) WHERE a.id = d.id"
+)
+
+
+def _add_to_balances(merged: dict[int, int]) -> None:
+    if connection.vendor != "postgresql":
+        for pk in sorted(merged):
+            Account.objects.filter(pk=pk).update(balance=F("balance") + merged[pk])
+        return
+    rows = ", ".join(["(%s::bigint, %s::bigint)"] * len(merged))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ADD_TO_BALANCES_SQL.format(rows=rows),
+            [value for pk in sorted(merged) for value in (pk, merged[pk])],
+        )
+
+
+def _write(
+    kind: str,
+    ref: tuple[str, str],
+    merged: dict[int, int],
+    locked: dict[int, Account],
+    *,
+    actor: Any,
+    memo: str,
+    organisation: Organisation | None,
+) -> Transaction:
+    """The checks that need the locked rows, then the writes. `locked`: the accounts of `merged`,
+    locked by this transaction, after the chain lock."""
     # Checked after taking the locks: a concurrent duplicate has committed (and is visible) or
     # is still waiting behind us. The unique constraint backs this up.
     if Transaction.objects.filter(kind=kind, reference_type=ref[0], reference_id=ref[1]).exists():
@@ -185,8 +268,7 @@ def post(
                 balance_after=account.balance,
             )
         )
-        # F() keeps the arithmetic in the database: the CHECK constraint judges the real value.
-        Account.objects.filter(pk=pk).update(balance=F("balance") + merged[pk])
+    _add_to_balances(merged)
     Posting.objects.bulk_create(postings)
 
     if organisation is None:
@@ -243,13 +325,11 @@ def hold_escrow(
 ) -> Transaction:
     """Buyer's available → buyer's escrow."""
     ensure_not_frozen(buyer, "fund orders")
-    available, escrow = _accounts((buyer, Account.Kind.AVAILABLE), (buyer, Account.Kind.ESCROW))
-    return transfer(
-        debit=available,
-        credit=escrow,
-        amount_fen=amount_fen,
+    amount = _positive(amount_fen)
+    return _post_by_owner(
         kind=Transaction.Kind.ESCROW_HOLD,
         reference=reference,
+        legs=[(buyer, Account.Kind.AVAILABLE, -amount), (buyer, Account.Kind.ESCROW, amount)],
         actor=actor,
     )
 
@@ -267,16 +347,14 @@ def release_escrow(
     amount = _positive(amount_fen)
     if isinstance(fee_fen, bool) or not isinstance(fee_fen, int) or not 0 <= fee_fen <= amount:
         raise ValidationError({"fee_fen": "must be between 0 and the amount"})
-    escrow, seller_available, fees = _accounts(
-        (buyer, Account.Kind.ESCROW),
-        (seller, Account.Kind.AVAILABLE),
-        (None, Account.Kind.FEE_REVENUE),
-    )
-    legs = [(escrow, -amount), (seller_available, amount - fee_fen), (fees, fee_fen)]
-    return post(
+    return _post_by_owner(
         kind=Transaction.Kind.ESCROW_RELEASE,
         reference=reference,
-        legs=legs,
+        legs=[
+            (buyer, Account.Kind.ESCROW, -amount),
+            (seller, Account.Kind.AVAILABLE, amount - fee_fen),
+            (None, Account.Kind.FEE_REVENUE, fee_fen),
+        ],
         actor=actor,
         organisation=buyer,
     )
@@ -286,12 +364,11 @@ def refund_escrow(
     *, buyer: Organisation, amount_fen: int, reference: Reference, actor: Any = None
 ) -> Transaction:
     """Buyer's escrow → buyer's available."""
-    return transfer(
-        debit=escrow_account(buyer),
-        credit=available_account(buyer),
-        amount_fen=amount_fen,
+    amount = _positive(amount_fen)
+    return _post_by_owner(
         kind=Transaction.Kind.ESCROW_REFUND,
         reference=reference,
+        legs=[(buyer, Account.Kind.ESCROW, -amount), (buyer, Account.Kind.AVAILABLE, amount)],
         actor=actor,
     )
 
@@ -315,16 +392,15 @@ def split_escrow(
             raise ValidationError({name: "must be a whole number of fen, zero or more"})
     total = to_seller_fen + to_buyer_fen + fee_fen
     _positive(total)
-    legs = [
-        (escrow_account(buyer), -total),
-        (available_account(seller), to_seller_fen),
-        (available_account(buyer), to_buyer_fen),
-        (fee_account(), fee_fen),
-    ]
-    return post(
+    return _post_by_owner(
         kind=Transaction.Kind.ESCROW_SPLIT,
         reference=reference,
-        legs=legs,
+        legs=[
+            (buyer, Account.Kind.ESCROW, -total),
+            (seller, Account.Kind.AVAILABLE, to_seller_fen),
+            (buyer, Account.Kind.AVAILABLE, to_buyer_fen),
+            (None, Account.Kind.FEE_REVENUE, fee_fen),
+        ],
         actor=actor,
         organisation=buyer,
     )

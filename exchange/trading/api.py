@@ -519,7 +519,7 @@ class OrderDownloadLinksView(APIView):
         order = _order_to_change(request, order_id)
         data = DownloadLinkInput(data=request.data)
         data.is_valid(raise_exception=True)
-        issued = services.issue_download_links(
+        result = services.issue_download_links(
             actor=request.user,  # type: ignore[arg-type]
             organisation=_organisation(request),
             order=order,
@@ -537,9 +537,12 @@ class OrderDownloadLinksView(APIView):
                 "sha256": item.file.sha256,
                 "expires_at": item.link.expires_at,
             }
-            for item in issued
+            for item in result.links
         ]
-        body = {"order": _order_body(order), "links": DownloadLinkOutput(links, many=True).data}
+        # The order these links delivered is the one the service locked and changed (a re-read
+        # would show the same); an order delivered before is read again, as it is now.
+        order_body = _order_body(result.order, reread=not result.delivered)
+        body = {"order": order_body, "links": DownloadLinkOutput(links, many=True).data}
         return Response(body)
 
 

@@ -20,7 +20,7 @@ from exchange.trading.models import (
     WebhookEndpoint,
 )
 from listings.models import PricePlan
-from listings.selectors import Viewer, listings_visible_to
+from listings.selectors import listing_visible_to
 
 
 def orders_visible_to(
@@ -84,13 +84,8 @@ def get_dispute(user: User, organisation: Organisation | None, dispute_id: int) 
 
 def orderable_plan(user: User, organisation: Organisation | None, plan_id: int) -> PricePlan:
     """A price plan on a listing the caller may see (others' private listings answer 404)."""
-    viewer = Viewer.for_user(user, organisation)
-    plan = (
-        PricePlan.objects.select_related("listing")
-        .filter(pk=plan_id, listing__in=listings_visible_to(viewer))
-        .first()
-    )
-    if plan is None:
+    plan = PricePlan.objects.select_related("listing").filter(pk=plan_id).first()
+    if plan is None or not listing_visible_to(user, organisation, plan.listing):
         raise Http404("No such price plan.")
     return plan
 

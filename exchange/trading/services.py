@@ -57,7 +57,6 @@ from exchange.trading.models import (
 from licensing import enforcement
 from licensing import services as licensing
 from licensing.models import Contract, Licence
-from licensing.selectors import active_offer
 from listings.models import ListingVersion, PricePlan, VersionFile
 
 S = Order.Status
@@ -111,28 +110,40 @@ def _lock(order: Order | int, *, with_relations: bool = False) -> Order:
     return (
         Order.objects.select_for_update(of=("self",))
         .select_related("contract", "listing", "buyer", "seller")
-        .defer(*_BULKY_RELATED_FIELDS)
+        .only(*_LOCKED_ORDER_COLUMNS)
         .get(pk=pk)
     )
 
 
-# Columns of the related rows that no transition or order response reads (the contract's texts
-# and policy are re-read under the contract's own lock when licensing needs them): left out of
-# the locking query, they load on access like any deferred field.
-_BULKY_RELATED_FIELDS = (
-    "contract__choices",
-    "contract__parameters",
-    "contract__text_zh",
-    "contract__text_en",
-    "contract__policy",
-    "listing__description",
-    "listing__description_html",
-    "listing__search_document",
-    "listing__search_vector",
-    "listing__keywords",
-    "listing__languages",
-    "listing__documentation_links",
+# What the locking query loads: the order and its parties whole, and of the contract and the
+# listing only what the transitions and the order response read (the contract's texts and policy
+# are re-read under the contract's own lock when licensing needs them). Any other column loads on
+# access, like any deferred field. Naming the few columns kept costs less to compile and load
+# than deferring the many left out.
+_LOCKED_ORDER_COLUMNS = (
+    *(f.name for f in Order._meta.concrete_fields),
+    *(
+        f"{party}__{f.name}"
+        for party in ("buyer", "seller")
+        for f in Organisation._meta.concrete_fields
+    ),
+    "contract__reference",
+    "contract__content_hash",
+    "contract__status",
+    "contract__signed_at",
+    "listing__title",
 )
+
+
+def _undisputed(order: Order) -> Order:
+    """Note on the instance that the order has no dispute, so the API's order body does not ask
+    the database. Only for an order created here or found, under its row lock, in a status a
+    dispute has never been opened from: open_dispute moves a funded or delivered order to
+    `disputed` under that same lock, and a disputed order never returns to created, signed,
+    funded or delivered. Later disputes are not reflected on this instance (as with any loaded
+    relation); the responses it serves describe the transition just made."""
+    Order.dispute.related.set_cached_value(order, None)
+    return order
 
 
 def _require(order: Order, allowed: Iterable[str], doing: str) -> None:
@@ -160,10 +171,14 @@ def _set_status(
     organisation: Organisation | int | None,
     changes: Mapping[str, Any] | None = None,
     fields: Sequence[str] = (),
+    save: bool = True,
 ) -> None:
+    """Move the order to `new` and audit it. save=False leaves the row to a later _set_status
+    of the same transaction (which then saves `fields` of both)."""
     old = order.status
     order.status = new
-    order.save(update_fields=["status", "updated_at", *fields])
+    if save:
+        order.save(update_fields=["status", "updated_at", *fields])
     record(
         f"order.{new}",
         order,
@@ -216,11 +231,8 @@ def create_order(
     # No lock_chain() up front: this transaction locks no row (see "Creating an order is the one
     # exception" in the module docstring), so the chain lock is taken by the first record(),
     # after the contract's texts and policy are rendered, hashed and inserted, not around them.
-    offer = active_offer(price_plan)
-    if offer is None:
-        raise ValidationError({"price_plan": "this price plan has no licence offer yet"})
-    contract = licensing.create_contract(
-        offer=offer,
+    contract = licensing.create_contract_on_plan(
+        price_plan=price_plan,
         buyer_org=buyer,
         actor=actor,
         choices=dict(choices or {}),
@@ -249,7 +261,7 @@ def create_order(
             "contract": contract.reference,
         },
     )
-    return order
+    return _undisputed(order)
 
 
 @transaction.atomic
@@ -288,7 +300,7 @@ def sign_order(
         changes={"contract_hash": contract.content_hash},
         fields=["signed_at"],
     )
-    return locked
+    return _undisputed(locked)
 
 
 @transaction.atomic
@@ -342,7 +354,7 @@ def fund_order(*, actor: User | None, organisation: Organisation, order: Order) 
         fields=["licence", "funded_at"],
     )
     _announce(WebhookEvent.ORDER_FUNDED, locked)
-    return locked
+    return _undisputed(locked)
 
 
 def _deliver(locked: Order, *, actor: Any, organisation: Organisation | None, how: str) -> None:
@@ -380,6 +392,18 @@ class IssuedLink:
     version: ListingVersion
 
 
+@dataclass(frozen=True)
+class IssuedLinks:
+    """What issue_download_links() issued. `delivered`: these were the order's first links and
+    delivered it; `order` is then the row that call locked and changed, with its contract,
+    listing and parties loaded (no dispute can exist: it was funded under the lock). Otherwise
+    `order` is as read before the licensing check."""
+
+    links: list[IssuedLink]
+    order: Order
+    delivered: bool
+
+
 def covered_versions(order: Order) -> list[ListingVersion]:
     """The versions the order's licence may cover, newest first (licensing has the last word)."""
     licence = order.licence
@@ -404,7 +428,7 @@ def issue_download_links(
     order: Order,
     api_key: Any = None,
     version_number: int | None = None,
-) -> list[IssuedLink]:
+) -> IssuedLinks:
     """Presigned links (at most 5 minutes) for every published file of every version the order's
     licence covers, each asked of licensing first (active licence, right organisation, seats).
     Every link is recorded. The first links deliver a funded order."""
@@ -432,8 +456,9 @@ def issue_download_links(
     storage = get_storage()
     ttl = link_ttl()
     with transaction.atomic():
-        # Only a funded order changes state here: then chain lock, then the order row.
-        locked = _lock(current) if current.status == S.FUNDED else current
+        # Only a funded order changes state here: then chain lock, then the order row (with
+        # what the API answers with, so it need not read the order again).
+        locked = _lock(current, with_relations=True) if current.status == S.FUNDED else current
         if locked.status in (S.CANCELLED, S.CREATED, S.SIGNED):
             raise IllegalTransition("This order cannot be downloaded.")
         assert locked.licence_id is not None
@@ -456,15 +481,19 @@ def issue_download_links(
                 expires_at=now + timedelta(seconds=ttl),
             )
             issued.append(IssuedLink(link, url, f, by_version[f.version_id]))
-        if issued and locked.status == S.FUNDED:
+        delivered = bool(issued) and locked.status == S.FUNDED
+        if delivered:
             _deliver(locked, actor=actor, organisation=organisation, how="first download")
-    return issued
+            _undisputed(locked)
+    return IssuedLinks(links=issued, order=locked, delivered=delivered)
 
 
 # --- accept, settle -------------------------------------------------------------------------------
 
 
-def _settle_release(locked: Order, *, actor: Any, organisation: Any) -> None:
+def _settle_release(
+    locked: Order, *, actor: Any, organisation: Any, fields: Sequence[str] = ()
+) -> None:
     fee = platform_fee(locked.amount_fen)
     if locked.amount_fen > 0:
         ledger.release_escrow(
@@ -483,11 +512,20 @@ def _settle_release(locked: Order, *, actor: Any, organisation: Any) -> None:
         fee=fee,
         actor=actor,
         organisation=organisation,
+        fields=fields,
     )
 
 
 def _settled(
-    locked: Order, *, outcome: str, seller: int, buyer: int, fee: int, actor: Any, organisation: Any
+    locked: Order,
+    *,
+    outcome: str,
+    seller: int,
+    buyer: int,
+    fee: int,
+    actor: Any,
+    organisation: Any,
+    fields: Sequence[str] = (),
 ) -> None:
     locked.outcome = outcome
     locked.seller_received_fen = seller
@@ -505,22 +543,32 @@ def _settled(
             "buyer_refunded_fen": buyer,
             "fee_fen": fee,
         },
-        fields=["outcome", "seller_received_fen", "buyer_refunded_fen", "fee_fen", "settled_at"],
+        fields=[
+            "outcome",
+            "seller_received_fen",
+            "buyer_refunded_fen",
+            "fee_fen",
+            "settled_at",
+            *fields,
+        ],
     )
     _announce(WebhookEvent.ORDER_SETTLED, locked)
 
 
 def _accept(locked: Order, *, actor: Any, organisation: Any, automatic: bool) -> None:
     locked.accepted_at = timezone.now()
+    # Acceptance settles at once, in the same transaction, so no other transaction can see the
+    # row as `accepted`: it is written once, as settled with its accepted_at, while the chain
+    # still records both transitions, in order, around the release of the escrow.
     _set_status(
         locked,
         S.ACCEPTED,
         actor=actor,
         organisation=organisation,
         changes={"automatic": automatic},
-        fields=["accepted_at"],
+        save=False,
     )
-    _settle_release(locked, actor=actor, organisation=organisation)
+    _settle_release(locked, actor=actor, organisation=organisation, fields=["accepted_at"])
 
 
 @transaction.atomic
@@ -531,7 +579,7 @@ def accept_order(*, actor: User, organisation: Organisation, order: Order) -> Or
     ensure_not_frozen(organisation, "accept deliveries")
     _require(locked, [S.DELIVERED], "be accepted (only a delivered order can)")
     _accept(locked, actor=actor, organisation=organisation, automatic=False)
-    return locked
+    return _undisputed(locked)
 
 
 def auto_accept_due_orders(now: datetime | None = None, *, limit: int = AUTO_ACCEPT_BATCH) -> int:

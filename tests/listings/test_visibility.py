@@ -181,3 +181,30 @@ def test_cached_results_follow_writes_and_never_cross_viewers(world, settings) -
     services.suspend_listing(actor=world["reg"], listing=world["private"], reason="核查")
     assert anonymous.get("/api/v1/listings/", {"q": "气象"}).json()["count"] == 1
     assert named.get("/api/v1/listings/", {"q": "气象"}).json()["count"] == 1
+
+
+def test_the_one_listing_rule_agrees_with_the_queryset_rule(world) -> None:
+    """listing_visible_to (one loaded listing, e.g. ordering a price plan) and listings_visible_to
+    (every read surface) are the same rule, for every kind of viewer and listing."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from listings.models import Listing
+    from listings.selectors import Viewer, listing_visible_to, listings_visible_to
+
+    viewers = [
+        (AnonymousUser(), None),
+        (world["seller"].user, world["seller"].organisation),
+        (world["named"].user, world["named"].organisation),
+        (world["other"].user, world["other"].organisation),
+        (world["reg"], None),
+        (operator(), None),
+    ]
+    for user, organisation in viewers:
+        visible = set(
+            listings_visible_to(Viewer.for_user(user, organisation)).values_list("pk", flat=True)
+        )
+        for listing in Listing.objects.all():
+            assert listing_visible_to(user, organisation, listing) == (listing.pk in visible), (
+                user,
+                listing.title,
+            )

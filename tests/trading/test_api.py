@@ -96,6 +96,21 @@ def test_other_tenants_get_404_everywhere(market: Market) -> None:
     assert APIClient().get(base).status_code in (401, 403)
 
 
+def test_plans_of_a_private_listing_are_orderable_by_named_buyers_only(market: Market) -> None:
+    plan = market.plan()
+    named, other = market.buyer(), market.buyer()
+    market.listing.visibility = "private"
+    market.listing.save(update_fields=["visibility"])
+    market.listing.allowed_buyers.add(named.organisation)
+    body = {"price_plan": plan.pk, "choices": {}}
+    assert client_for(other).post(ORDERS, body, format="json").status_code == 404
+    assert client_for(named).post(ORDERS, body, format="json").status_code == 201
+    market.listing.status = "suspended"
+    market.listing.save(update_fields=["status"])
+    assert client_for(named).post(ORDERS, body, format="json").status_code == 404
+    assert not Order.objects.filter(buyer=other.organisation).exists()
+
+
 def test_download_links_refused_before_funding_and_after_refund(market: Market) -> None:
     plan = market.plan()
     buyer = market.buyer()

@@ -23,7 +23,7 @@ def test_presigned_links_fetch_the_published_file_and_expire_in_minutes(s3_stora
     order = market.funded(buyer, plan)
     [issued] = services.issue_download_links(
         actor=buyer.user, organisation=buyer.organisation, order=order
-    )
+    ).links
     query = parse_qs(urlsplit(issued.url).query)
     assert int(query["X-Amz-Expires"][0]) <= 300
     with urllib.request.urlopen(issued.url, timeout=10) as response:

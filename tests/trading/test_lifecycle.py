@@ -53,7 +53,7 @@ def test_full_trade_moves_money_once_and_audits_every_step(market: Market) -> No
 
     links = services.issue_download_links(
         actor=buyer.user, organisation=buyer.organisation, order=order
-    )
+    ).links
     assert [link.file.name for link in links] == ["traffic-v1.csv"]
     assert DownloadLink.objects.filter(order=order, user=buyer.user).count() == 1
     order.refresh_from_db()
@@ -299,7 +299,7 @@ def test_subscription_buyers_are_told_about_new_versions_once(market: Market) ->
     assert note.version == v2 and note.organisation_id == buyer.organisation_id
     links = services.issue_download_links(
         actor=buyer.user, organisation=buyer.organisation, order=order
-    )
+    ).links
     assert {link.version.number for link in links} == {1, 2}
 
 

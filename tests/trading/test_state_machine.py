@@ -146,7 +146,7 @@ class TradeMachine(RuleBasedStateMachine):
         before = self.status[order_id]
         try:
             with transaction.atomic():
-                links = services.issue_download_links(order=order, **self._who(order_id))
+                links = services.issue_download_links(order=order, **self._who(order_id)).links
         except services.IllegalTransition:
             assert before in {"created", "signed", "cancelled"}
             return

@@ -180,7 +180,7 @@ def order_links(request: HttpRequest, order_id: int) -> HttpResponse:
             actor=current_user(request),
             organisation=require_organisation(request, buy=True),
             order=order,
-        )
+        ).links
     except (ValidationError, PermissionDenied) as exc:
         for message in getattr(exc, "messages", [str(exc)]):
             messages.error(request, message)
