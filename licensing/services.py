@@ -24,7 +24,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from exchange.audit.services import record
+from exchange.audit.services import lock_chain, record
 from exchange.participants.models import Organisation, User
 from exchange.participants.services import ensure_not_frozen, membership_of
 from licensing import hashing, odrl
@@ -151,6 +151,7 @@ def create_offer(
 ) -> Offer:
     """The seller's licence offer for a price plan; withdraws the plan's previous offer. Creating it
     is the seller's acceptance of every contract generated from it (see Offer)."""
+    lock_chain()  # before any row lock: every transaction takes the chain lock first
     plan = (
         PricePlan.objects.select_for_update(no_key=True)
         .select_related("listing__seller")
@@ -239,6 +240,7 @@ def create_offer(
 
 @transaction.atomic
 def withdraw_offer(*, actor: User, offer: Offer) -> Offer:
+    lock_chain()
     locked = Offer.objects.select_for_update(no_key=True).get(pk=offer.pk)
     _require_member(actor, locked.seller, manager=True)
     if locked.status != Offer.Status.ACTIVE:
@@ -471,6 +473,9 @@ def replace_contract(
 ) -> Contract:
     """Any change makes a new contract. An unsigned contract it replaces becomes void; a signed
     one stays as it is, and its licence is superseded when the new contract's licence is issued."""
+    # Chain first, then the contract: funding takes them in that order (it issues the licence
+    # under the chain lock), and the opposite order here deadlocked with it.
+    lock_chain()
     locked = Contract.objects.select_for_update(no_key=True).get(pk=contract.pk)
     if locked.status == Contract.Status.VOID:
         raise ValidationError({"contract": "this contract is void"})
@@ -508,6 +513,7 @@ def sign_contract(
 ) -> ContractSignature:
     """The buyer's signature over the hash it was shown. Refused when the hash is not the
     contract's current hash (the text changed, or the signer saw something else)."""
+    lock_chain()
     # The template (read by integrity_ok) in the same query; the row lock stays on the contract.
     locked = (
         Contract.objects.select_for_update(of=("self",))
@@ -574,6 +580,7 @@ def add_months(moment: datetime, months: int) -> datetime:
 def issue_licence(*, contract: Contract, starts_at: datetime | None = None) -> Licence:
     """Issue the licence for a fully signed contract (trading calls this when the order is
     funded). Idempotent: a contract has one licence; calling again returns it."""
+    lock_chain()
     # The template (read by integrity_ok) in the same query; the row lock stays on the contract.
     locked = (
         Contract.objects.select_for_update(of=("self",))
@@ -643,6 +650,7 @@ def revoke_licence(*, licence: Licence, actor: User | None, reason: str) -> Lice
         raise PermissionDenied("Only a regulator or platform operator may revoke a licence.")
     if not (reason or "").strip():
         raise ValidationError({"reason": "a reason is required to revoke a licence"})
+    lock_chain()
     locked = Licence.objects.select_for_update(no_key=True).get(pk=licence.pk)
     if locked.status == Licence.Status.REVOKED:
         return locked
@@ -670,6 +678,7 @@ def expire_due_licences(now: datetime | None = None) -> int:
     total = 0
     while True:
         with transaction.atomic():
+            lock_chain()
             batch = list(
                 Licence.objects.select_for_update(skip_locked=True)
                 .filter(status=Licence.Status.ACTIVE, ends_at__isnull=False, ends_at__lte=now)

@@ -305,3 +305,32 @@ def test_freezing_a_party_while_it_trades_never_deadlocks(tx_market: Market) -> 
     ][:3]
     assert_books_balance()
     assert verify_chain().ok
+
+
+def test_replacing_contracts_while_their_orders_are_funded_never_deadlocks(
+    tx_market: Market,
+) -> None:
+    """Funding takes the audit chain's lock and then the contract's row (to issue the licence);
+    replacing a contract locks its row and then appends to the chain. Licensing takes the chain
+    lock first too, so the two never wait for each other in a cycle."""
+    from exchange.audit.verify import verify_chain
+    from licensing import services as licensing
+
+    market = tx_market
+    plan = market.plan(price_fen=10_00)
+    buyer = market.buyer(funds_fen=1_000_00)
+    signed = [market.signed(buyer, plan) for _ in range(12)]
+
+    def work(i: int) -> str:
+        order = signed[i % 12]
+        if i < 12:
+            services.fund_order(actor=buyer.user, organisation=buyer.organisation, order=order)
+        else:
+            licensing.replace_contract(contract=order.contract, actor=buyer.user, choices={})
+        return "ok"
+
+    results = run_at_once(work, 24)
+    assert results == ["ok"] * 24, [repr(r) for r in results if r != "ok"][:3]
+    assert Order.objects.filter(status="funded").count() == 12
+    assert_books_balance()
+    assert verify_chain().ok
