@@ -200,6 +200,18 @@ def test_portal_marks_estimates(catalogue, settings) -> None:
     assert "约 5 个数据集（估算）" in zh.get("/catalogue/", {"q": "数据"}).content.decode()
 
 
+def test_portal_page_past_the_last_result_says_so_and_links_back(catalogue, settings) -> None:
+    # With an estimated total the last page is unknown, so a page past the end is not redirected:
+    # it must not claim that nothing matches.
+    settings.LISTINGS_SEARCH_EXACT_LIMIT = 1
+    page = Client(HTTP_ACCEPT_LANGUAGE="en").get("/catalogue/", {"q": "数据", "page": 9})
+    body = page.content.decode()
+    assert page.status_code == 200 and 'id="past-the-end"' in body
+    assert "No dataset matches" not in body and "Back to the first page" in body
+    first = Client(HTTP_ACCEPT_LANGUAGE="en").get("/catalogue/", {"q": "数据"}).content.decode()
+    assert 'id="past-the-end"' not in first
+
+
 def test_sqlite_path_stays_exact(catalogue, settings, monkeypatch) -> None:
     """The embedded default never estimates (it has no TABLESAMPLE and stays small)."""
     from listings import services
