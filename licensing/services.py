@@ -23,10 +23,12 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from exchange.audit.services import lock_chain, record
 from exchange.participants.models import Organisation, User
 from exchange.participants.services import ensure_not_frozen, membership_of
+from exchange.status_words import status_word
 from licensing import hashing, odrl
 from licensing.catalogue import TEMPLATES, TemplateDefinition, resolved_values
 from licensing.models import (
@@ -122,9 +124,9 @@ def _require_member(actor: User, organisation: Organisation, *, manager: bool = 
     membership = membership_of(actor, organisation)
     if membership is None or (manager and not membership.can_manage):
         raise PermissionDenied(
-            "Only an owner or admin of the organisation may do this."
+            gettext("Only an owner or admin of the organisation may do this.")
             if manager
-            else "You do not act for this organisation."
+            else gettext("You do not act for this organisation.")
         )
 
 
@@ -159,17 +161,24 @@ def create_offer(
     )
     seller = plan.listing.seller
     _require_member(actor, seller, manager=True)
-    ensure_not_frozen(seller, "offer licences")
+    ensure_not_frozen(seller, gettext_noop("offer licences"))
     if not plan.active:
-        raise ValidationError({"price_plan": "this price plan is inactive"})
+        raise ValidationError({"price_plan": gettext("this price plan is inactive")})
     if not template.is_current:
-        raise ValidationError({"template": "a newer version of this template exists; use it"})
+        raise ValidationError(
+            {"template": gettext("a newer version of this template exists; use it")}
+        )
     spec = template.spec
     declared = plan.listing.licence_family
     if declared and declared != spec.family:
         # The catalogue (and its DCAT export) advertises the listing's licence family.
         raise ValidationError(
-            {"template": f"the listing declares the {declared} licence; pick a template of it"}
+            {
+                "template": gettext(
+                    "the listing declares the %(family)s licence; pick a template of it"
+                )
+                % {"family": declared}
+            }
         )
     forced = _subscription_narrowing(plan, template)
     if (
@@ -178,7 +187,7 @@ def create_offer(
         and allowed["term_months"] != forced["term_months"]
     ):
         raise ValidationError(
-            {"allowed.term_months": "a subscription's term is the price plan's term"}
+            {"allowed.term_months": gettext("a subscription's term is the price plan's term")}
         )
     normal = normalise_allowed(spec.specs, {**allowed, **forced})
     # The offer's policy shows the choice a buyer gets by default (free-text ones left out).
@@ -244,7 +253,7 @@ def withdraw_offer(*, actor: User, offer: Offer) -> Offer:
     locked = Offer.objects.select_for_update(no_key=True).get(pk=offer.pk)
     _require_member(actor, locked.seller, manager=True)
     if locked.status != Offer.Status.ACTIVE:
-        raise ValidationError({"status": "this offer is already withdrawn"})
+        raise ValidationError({"status": gettext("this offer is already withdrawn")})
     locked.status = Offer.Status.WITHDRAWN
     locked.withdrawn_at = timezone.now()
     locked.save(update_fields=["status", "withdrawn_at"])
@@ -273,12 +282,18 @@ def _contract_version(
             .first()
         )
         if listing_version is None and plan.kind != PricePlan.Kind.SUBSCRIPTION:
-            raise ValidationError({"listing_version": "this listing has no approved version yet"})
+            raise ValidationError(
+                {"listing_version": gettext("this listing has no approved version yet")}
+            )
         return listing_version
     if listing_version.listing_id != listing.pk:
-        raise ValidationError({"listing_version": "this version belongs to another listing"})
+        raise ValidationError(
+            {"listing_version": gettext("this version belongs to another listing")}
+        )
     if listing_version.status != ListingVersion.Status.APPROVED:
-        raise ValidationError({"listing_version": "only approved versions can be licensed"})
+        raise ValidationError(
+            {"listing_version": gettext("only approved versions can be licensed")}
+        )
     return listing_version
 
 
@@ -330,7 +345,7 @@ def create_contract_on_plan(
         .first()
     )
     if offer is None:
-        raise ValidationError({"price_plan": "this price plan has no licence offer yet"})
+        raise ValidationError({"price_plan": gettext("this price plan has no licence offer yet")})
     return _contract_from(
         offer, buyer_org=buyer_org, actor=actor, choices=choices, listing_version=listing_version
     )
@@ -355,18 +370,20 @@ def _contract_from(
     seller = offer.seller
     if actor is not None:
         _require_member(actor, buyer_org)
-    ensure_not_frozen(buyer_org, "sign contracts")
-    ensure_not_frozen(seller, "sign contracts")
+    ensure_not_frozen(buyer_org, gettext_noop("sign contracts"))
+    ensure_not_frozen(seller, gettext_noop("sign contracts"))
     if offer.status != Offer.Status.ACTIVE:
-        raise ValidationError({"offer": "this offer has been withdrawn"})
+        raise ValidationError({"offer": gettext("this offer has been withdrawn")})
     if not plan.active:
-        raise ValidationError({"offer": "this price plan is no longer offered"})
+        raise ValidationError({"offer": gettext("this price plan is no longer offered")})
     if buyer_org.pk == seller.pk:
-        raise ValidationError({"buyer": "an organisation cannot license its own data"})
+        raise ValidationError({"buyer": gettext("an organisation cannot license its own data")})
     if not buyer_org.can_buy:
-        raise ValidationError({"buyer": "this organisation is not registered as a buyer"})
+        raise ValidationError({"buyer": gettext("this organisation is not registered as a buyer")})
     if not _buyer_may_buy(listing, buyer_org):
-        raise ValidationError({"offer": "this listing is not available to your organisation"})
+        raise ValidationError(
+            {"offer": gettext("this listing is not available to your organisation")}
+        )
     version = _contract_version(plan, listing, listing_version)
 
     template = offer.template
@@ -478,7 +495,7 @@ def replace_contract(
     lock_chain()
     locked = Contract.objects.select_for_update(no_key=True).get(pk=contract.pk)
     if locked.status == Contract.Status.VOID:
-        raise ValidationError({"contract": "this contract is void"})
+        raise ValidationError({"contract": gettext("this contract is void")})
     new = create_contract(
         offer=locked.offer,
         buyer_org=locked.buyer,
@@ -521,24 +538,26 @@ def sign_contract(
         .get(pk=contract.pk)
     )
     if organisation.pk != locked.buyer_id:
-        raise PermissionDenied("Only the buyer organisation signs here.")
+        raise PermissionDenied(gettext("Only the buyer organisation signs here."))
     _require_member(actor, organisation)
-    ensure_not_frozen(organisation, "sign contracts")
+    ensure_not_frozen(organisation, gettext_noop("sign contracts"))
     if method not in (ContractSignature.Method.API, ContractSignature.Method.BROWSER):
-        raise ValidationError({"method": "sign through the browser or the API"})
+        raise ValidationError({"method": gettext("sign through the browser or the API")})
     if locked.status == Contract.Status.VOID:
-        raise ValidationError({"contract": "this contract is void; sign the contract replacing it"})
+        raise ValidationError(
+            {"contract": gettext("this contract is void; sign the contract replacing it")}
+        )
     if not locked.integrity_ok():
-        raise ValidationError({"contract": "this contract fails its integrity check"})
+        raise ValidationError({"contract": gettext("this contract fails its integrity check")})
     if not secrets.compare_digest((signed_hash or "").lower(), locked.content_hash):
         raise ValidationError(
-            {"hash": "the hash does not match the contract; reload it and review it again"}
+            {"hash": gettext("the hash does not match the contract; reload it and review it again")}
         )
     # Read once, under the contract's lock: they answer "signed already?" now and "signed by
     # both?" once the buyer's signature is added.
     signatures = list(locked.signatures.all())
     if any(s.party == ContractSignature.Party.BUYER for s in signatures):
-        raise ValidationError({"contract": "the buyer has already signed this contract"})
+        raise ValidationError({"contract": gettext("the buyer has already signed this contract")})
     now = timezone.now()
     signature = ContractSignature.objects.create(
         contract=locked,
@@ -591,9 +610,9 @@ def issue_licence(*, contract: Contract, starts_at: datetime | None = None) -> L
     if existing is not None:
         return existing
     if locked.status != Contract.Status.SIGNED or not locked.is_fully_signed:
-        raise ValidationError({"contract": "the contract must be signed by both parties"})
+        raise ValidationError({"contract": gettext("the contract must be signed by both parties")})
     if not locked.integrity_ok():
-        raise ValidationError({"contract": "this contract fails its integrity check"})
+        raise ValidationError({"contract": gettext("this contract fails its integrity check")})
     now = timezone.now()
     starts_at = starts_at or now
     ends_at = add_months(starts_at, locked.term_months) if locked.term_months else None
@@ -647,15 +666,22 @@ def revoke_licence(*, licence: Licence, actor: User | None, reason: str) -> Lice
     """Revoke (regulator or operator, or a dispute outcome). `actor` None means the system, e.g.
     trading applying a refund it has already authorised."""
     if actor is not None and not (actor.is_regulator or actor.is_operator):
-        raise PermissionDenied("Only a regulator or platform operator may revoke a licence.")
+        raise PermissionDenied(
+            gettext("Only a regulator or platform operator may revoke a licence.")
+        )
     if not (reason or "").strip():
-        raise ValidationError({"reason": "a reason is required to revoke a licence"})
+        raise ValidationError({"reason": gettext("a reason is required to revoke a licence")})
     lock_chain()
     locked = Licence.objects.select_for_update(no_key=True).get(pk=licence.pk)
     if locked.status == Licence.Status.REVOKED:
         return locked
     if locked.status != Licence.Status.ACTIVE:
-        raise ValidationError({"status": f"a {locked.status} licence cannot be revoked"})
+        raise ValidationError(
+            {
+                "status": gettext("a %(status)s licence cannot be revoked")
+                % {"status": status_word(locked.status)}
+            }
+        )
     locked.status = Licence.Status.REVOKED
     locked.status_changed_at = timezone.now()
     locked.status_reason = reason.strip()[:500]

@@ -19,10 +19,12 @@ from django.db import connection, transaction
 from django.db.models import Min
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from exchange.audit.services import record
 from exchange.participants.models import Membership, Organisation, User
 from exchange.participants.services import ensure_not_frozen, membership_of
+from exchange.status_words import status_word
 from listings import schema_diff, search, search_cache
 from listings.markdown import render_description
 from listings.models import Listing, ListingVersion, PricePlan, VersionFile, Visibility
@@ -71,7 +73,14 @@ class IllegalTransition(ValidationError):
 
 def _check_transition(table: Mapping[str, set[str]], kind: str, current: str, target: str) -> None:
     if target not in table.get(current, set()):
-        raise IllegalTransition(f"A {kind} that is {current} cannot become {target}.")
+        params = {"current": status_word(current), "target": status_word(target)}
+        if kind == "listing":
+            raise IllegalTransition(
+                gettext("A listing that is %(current)s cannot become %(target)s.") % params
+            )
+        raise IllegalTransition(
+            gettext("A version that is %(current)s cannot become %(target)s.") % params
+        )
 
 
 # --- who may do what ---------------------------------------------------------------------------
@@ -82,26 +91,28 @@ def _require_seller_member(
 ) -> Membership:
     """The actor acts for the listing's seller organisation and is one of its members."""
     if organisation is None:
-        raise PermissionDenied("You act for no organisation.")
+        raise PermissionDenied(gettext("You act for no organisation."))
     if listing is not None and listing.seller_id != organisation.pk:
-        raise PermissionDenied("Only the seller organisation may change this listing.")
+        raise PermissionDenied(gettext("Only the seller organisation may change this listing."))
     member = membership_of(actor, organisation)
     if member is None:
-        raise PermissionDenied("You are not a member of this organisation.")
+        raise PermissionDenied(gettext("You are not a member of this organisation."))
     return member
 
 
 def _require_reviewer(actor: User, listing: Listing) -> None:
     if not (actor.is_regulator or actor.is_operator):
-        raise PermissionDenied("Only a regulator or platform operator may review versions.")
+        raise PermissionDenied(
+            gettext("Only a regulator or platform operator may review versions.")
+        )
     # Nobody reviews their own organisation's data.
     if Membership.objects.filter(user=actor, organisation_id=listing.seller_id).exists():
-        raise PermissionDenied("You may not review a listing of your own organisation.")
+        raise PermissionDenied(gettext("You may not review a listing of your own organisation."))
 
 
 def _require_regulator(actor: User) -> None:
     if not actor.is_regulator:
-        raise PermissionDenied("Only a regulator may suspend or reinstate a listing.")
+        raise PermissionDenied(gettext("Only a regulator may suspend or reinstate a listing."))
 
 
 # --- search index and denormalised fields ------------------------------------------------------
@@ -167,7 +178,9 @@ def _lock_version(version: ListingVersion) -> tuple[Listing, ListingVersion]:
 def _apply_fields(listing: Listing, fields: Mapping[str, Any]) -> list[str]:
     unknown = set(fields) - set(EDITABLE_FIELDS) - {"allowed_buyers"}
     if unknown:
-        raise ValidationError({name: "This field cannot be set." for name in sorted(unknown)})
+        raise ValidationError(
+            {name: gettext("This field cannot be set.") for name in sorted(unknown)}
+        )
     changed = []
     for name in EDITABLE_FIELDS:
         if name in fields and getattr(listing, name) != fields[name]:
@@ -185,9 +198,9 @@ def _set_allowed_buyers(listing: Listing, buyer_ids: Iterable[int] | None) -> bo
     ids = sorted(set(buyer_ids))
     found = list(Organisation.objects.filter(pk__in=ids).values_list("pk", flat=True))
     if len(found) != len(ids):
-        raise ValidationError({"allowed_buyers": "Unknown organisation."})
+        raise ValidationError({"allowed_buyers": gettext("Unknown organisation.")})
     if listing.seller_id in ids:
-        raise ValidationError({"allowed_buyers": "The seller need not name itself."})
+        raise ValidationError({"allowed_buyers": gettext("The seller need not name itself.")})
     before = set(listing.allowed_buyers.values_list("pk", flat=True))
     listing.allowed_buyers.set(ids)
     return before != set(ids)
@@ -196,7 +209,11 @@ def _set_allowed_buyers(listing: Listing, buyer_ids: Iterable[int] | None) -> bo
 def _check_private(listing: Listing) -> None:
     if listing.visibility == Visibility.PRIVATE and not listing.allowed_buyers.exists():
         raise ValidationError(
-            {"allowed_buyers": "A private listing must name at least one buyer organisation."}
+            {
+                "allowed_buyers": gettext(
+                    "A private listing must name at least one buyer organisation."
+                )
+            }
         )
 
 
@@ -206,9 +223,11 @@ def create_listing(
 ) -> Listing:
     _require_seller_member(actor, organisation)
     assert organisation is not None
-    ensure_not_frozen(organisation, "publish listings")
+    ensure_not_frozen(organisation, gettext_noop("publish listings"))
     if not organisation.can_sell:
-        raise PermissionDenied("This organisation is registered as a buyer only and cannot sell.")
+        raise PermissionDenied(
+            gettext("This organisation is registered as a buyer only and cannot sell.")
+        )
     listing = Listing(seller=organisation, created_by=actor)
     _apply_fields(listing, fields)
     listing.save()
@@ -236,10 +255,10 @@ def update_listing(
 ) -> Listing:
     _require_seller_member(actor, organisation, listing)
     assert organisation is not None
-    ensure_not_frozen(organisation, "change listings")
+    ensure_not_frozen(organisation, gettext_noop("change listings"))
     locked = _lock_listing(listing)
     if locked.status == LStatus.RETIRED:
-        raise IllegalTransition("A retired listing cannot be changed.")
+        raise IllegalTransition(gettext("A retired listing cannot be changed."))
     changed = _apply_fields(locked, fields)
     locked.save()
     if _set_allowed_buyers(locked, allowed_buyers):
@@ -285,7 +304,9 @@ def retire_listing(
     valid (licensing never looks at listing status to honour them)."""
     member = _require_seller_member(actor, organisation, listing)
     if not member.can_manage:
-        raise PermissionDenied("Only an owner or admin of the seller may retire a listing.")
+        raise PermissionDenied(
+            gettext("Only an owner or admin of the seller may retire a listing.")
+        )
     locked = _lock_listing(listing)
     _set_listing_status(
         locked, LStatus.RETIRED, actor=actor, reason=reason, action="listing.retired"
@@ -297,7 +318,7 @@ def retire_listing(
 def suspend_listing(*, actor: User, listing: Listing, reason: str) -> Listing:
     _require_regulator(actor)
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the listing is suspended."})
+        raise ValidationError({"reason": gettext("Say why the listing is suspended.")})
     locked = _lock_listing(listing)
     _set_listing_status(
         locked, LStatus.SUSPENDED, actor=actor, reason=reason, action="listing.suspended"
@@ -310,7 +331,10 @@ def reinstate_listing(*, actor: User, listing: Listing, reason: str = "") -> Lis
     _require_regulator(actor)
     locked = _lock_listing(listing)
     if locked.status != LStatus.SUSPENDED:
-        raise IllegalTransition(f"A listing that is {locked.status} cannot be reinstated.")
+        raise IllegalTransition(
+            gettext("A listing that is %(status)s cannot be reinstated.")
+            % {"status": status_word(locked.status)}
+        )
     _set_listing_status(
         locked, LStatus.LISTED, actor=actor, reason=reason, action="listing.reinstated"
     )
@@ -334,10 +358,10 @@ def create_price_plan(
 ) -> PricePlan:
     _require_seller_member(actor, organisation, listing)
     assert organisation is not None
-    ensure_not_frozen(organisation, "change prices")
+    ensure_not_frozen(organisation, gettext_noop("change prices"))
     locked = _lock_listing(listing)
     if locked.status == LStatus.RETIRED:
-        raise IllegalTransition("A retired listing cannot get new price plans.")
+        raise IllegalTransition(gettext("A retired listing cannot get new price plans."))
     plan = PricePlan(
         listing=locked,
         name=name,
@@ -348,13 +372,13 @@ def create_price_plan(
     )
     errors: dict[str, str] = {}
     if kind == PricePlan.Kind.FREE and price_fen != 0:
-        errors["price_fen"] = "A free plan costs 0."
+        errors["price_fen"] = gettext("A free plan costs 0.")
     if kind != PricePlan.Kind.FREE and price_fen <= 0:
-        errors["price_fen"] = "A paid plan costs more than 0 fen."
+        errors["price_fen"] = gettext("A paid plan costs more than 0 fen.")
     if kind == PricePlan.Kind.SUBSCRIPTION and not term_months:
-        errors["term_months"] = "A subscription needs a term in months."
+        errors["term_months"] = gettext("A subscription needs a term in months.")
     if kind != PricePlan.Kind.SUBSCRIPTION and term_months is not None:
-        errors["term_months"] = "Only subscriptions have a term."
+        errors["term_months"] = gettext("Only subscriptions have a term.")
     if errors:
         raise ValidationError(errors)
     plan.full_clean(exclude=["listing"])
@@ -401,10 +425,13 @@ def create_version(
 ) -> ListingVersion:
     _require_seller_member(actor, organisation, listing)
     assert organisation is not None
-    ensure_not_frozen(organisation, "publish new versions")
+    ensure_not_frozen(organisation, gettext_noop("publish new versions"))
     locked = _lock_listing(listing)  # serialises numbering
     if locked.status in (LStatus.RETIRED, LStatus.SUSPENDED):
-        raise IllegalTransition(f"A {locked.status} listing cannot get new versions.")
+        raise IllegalTransition(
+            gettext("A %(status)s listing cannot get new versions.")
+            % {"status": status_word(locked.status)}
+        )
     last = locked.versions.order_by("-number").values_list("number", flat=True).first()
     version = ListingVersion.objects.create(
         listing=locked, number=(last or 0) + 1, release_notes=release_notes, created_by=actor
@@ -571,13 +598,19 @@ def submit_version(
     listing, locked = _lock_version(version)
     _require_seller_member(actor, organisation, listing)
     assert organisation is not None
-    ensure_not_frozen(organisation, "submit versions for review")
+    ensure_not_frozen(organisation, gettext_noop("submit versions for review"))
     if listing.status in (LStatus.RETIRED, LStatus.SUSPENDED):
-        raise IllegalTransition(f"A {listing.status} listing cannot have versions submitted.")
+        raise IllegalTransition(
+            gettext("A %(status)s listing cannot have versions submitted.")
+            % {"status": status_word(listing.status)}
+        )
     if locked.pipeline_status != Pipeline.PUBLISHED:
         raise IllegalTransition(
-            "A version can be submitted only once its upload has been processed and published "
-            f"(it is {locked.pipeline_status})."
+            gettext(
+                "A version can be submitted only once its upload has been processed and "
+                "published (it is %(status)s)."
+            )
+            % {"status": status_word(locked.pipeline_status)}
         )
     locked.listing = listing
     locked.submitted_at = timezone.now()
@@ -589,9 +622,12 @@ def submit_version(
 def approve_version(*, actor: User, version: ListingVersion, reason: str = "") -> ListingVersion:
     listing, locked = _lock_version(version)
     _require_reviewer(actor, listing)
-    ensure_not_frozen(listing.seller, "have versions approved")
+    ensure_not_frozen(listing.seller, gettext_noop("have versions approved"))
     if listing.status in (LStatus.RETIRED, LStatus.SUSPENDED):
-        raise IllegalTransition(f"A version of a {listing.status} listing cannot be approved.")
+        raise IllegalTransition(
+            gettext("A version of a %(status)s listing cannot be approved.")
+            % {"status": status_word(listing.status)}
+        )
     now = timezone.now()
     locked.listing = listing
     locked.reviewed_at = locked.approved_at = now
@@ -624,7 +660,7 @@ def reject_version(*, actor: User, version: ListingVersion, reason: str) -> List
     listing, locked = _lock_version(version)
     _require_reviewer(actor, listing)
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the version is rejected."})
+        raise ValidationError({"reason": gettext("Say why the version is rejected.")})
     locked.listing = listing
     locked.reviewed_at = timezone.now()
     locked.reviewed_by = actor

@@ -20,6 +20,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from exchange.audit.services import record
 from exchange.ledger import services
@@ -43,7 +44,7 @@ def _max_amount() -> int:
 def _amount(amount_fen: Any) -> int:
     amount = services._positive(amount_fen)
     if amount > _max_amount():
-        raise ValidationError({"amount_fen": "exceeds the largest single amount allowed"})
+        raise ValidationError({"amount_fen": gettext("exceeds the largest single amount allowed")})
     return amount
 
 
@@ -52,7 +53,7 @@ def start_deposit(
     *, actor: Any, organisation: Organisation, amount_fen: int
 ) -> tuple[Deposit, DepositInstructions]:
     """Open a pending deposit and tell the payer how to fund it. Credits nothing yet."""
-    ensure_not_frozen(organisation, "deposit money")
+    ensure_not_frozen(organisation, gettext_noop("deposit money"))
     amount = _amount(amount_fen)
     provider = get_provider()
     deposit = Deposit.objects.create(
@@ -78,11 +79,11 @@ def record_manual_deposit(
 ) -> Deposit:
     """An operator books money that arrived outside any provider (e.g. a bank statement line)."""
     if not getattr(operator, "is_operator", False):
-        raise PermissionDenied("Only platform operators may record manual deposits.")
+        raise PermissionDenied(gettext("Only platform operators may record manual deposits."))
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "a reason is required for a manual deposit"})
-    ensure_not_frozen(organisation, "receive deposits")
+        raise ValidationError({"reason": gettext("a reason is required for a manual deposit")})
+    ensure_not_frozen(organisation, gettext_noop("receive deposits"))
     amount = _amount(amount_fen)
     now = timezone.now()
     deposit = Deposit.objects.create(
@@ -119,7 +120,7 @@ def record_manual_deposit(
 @transaction.atomic
 def request_withdrawal(*, actor: Any, organisation: Organisation, amount_fen: int) -> Withdrawal:
     """Debit the organisation's available balance now and ask the provider to pay it out."""
-    ensure_not_frozen(organisation, "withdraw money")
+    ensure_not_frozen(organisation, gettext_noop("withdraw money"))
     amount = _amount(amount_fen)
     provider = get_provider()
     withdrawal = Withdrawal.objects.create(

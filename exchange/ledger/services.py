@@ -21,6 +21,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Q
+from django.utils.translation import gettext, gettext_noop
 
 from exchange.audit.services import lock_chain, record
 from exchange.ledger.models import Account, Posting, Transaction
@@ -38,10 +39,11 @@ class InsufficientFunds(ValidationError):
     """The debited account would go below zero."""
 
     def __init__(self, account: Account) -> None:
-        what = "escrow" if account.kind == Account.Kind.ESCROW else "available balance"
-        super().__init__(
-            {"amount_fen": f"The {what} is too low for this amount."},
-        )
+        if account.kind == Account.Kind.ESCROW:
+            message = gettext("The escrow is too low for this amount.")
+        else:
+            message = gettext("The available balance is too low for this amount.")
+        super().__init__({"amount_fen": message})
         self.account = account
 
 
@@ -102,7 +104,7 @@ def external_account() -> Account:
 
 def _positive(amount: Any, field: str = "amount_fen") -> int:
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise ValidationError({field: "must be a positive whole number of fen"})
+        raise ValidationError({field: gettext("must be a positive whole number of fen")})
     return amount
 
 
@@ -197,7 +199,9 @@ def _checked(
         if isinstance(amount, bool) or not isinstance(amount, int):
             raise ValidationError("ledger amounts are whole numbers of fen")
         if abs(amount) > MAX_AMOUNT_FEN:
-            raise ValidationError({"amount_fen": "exceeds the largest amount the ledger accepts"})
+            raise ValidationError(
+                {"amount_fen": gettext("exceeds the largest amount the ledger accepts")}
+            )
         merged[account_id] = merged.get(account_id, 0) + amount
     merged = {pk: amount for pk, amount in merged.items() if amount != 0}
     if len(merged) < 2:
@@ -324,7 +328,7 @@ def hold_escrow(
     *, buyer: Organisation, amount_fen: int, reference: Reference, actor: Any = None
 ) -> Transaction:
     """Buyer's available → buyer's escrow."""
-    ensure_not_frozen(buyer, "fund orders")
+    ensure_not_frozen(buyer, gettext_noop("fund orders"))
     amount = _positive(amount_fen)
     return _post_by_owner(
         kind=Transaction.Kind.ESCROW_HOLD,
@@ -346,7 +350,7 @@ def release_escrow(
     """Buyer's escrow pays out `amount_fen`: the seller gets amount - fee, the platform the fee."""
     amount = _positive(amount_fen)
     if isinstance(fee_fen, bool) or not isinstance(fee_fen, int) or not 0 <= fee_fen <= amount:
-        raise ValidationError({"fee_fen": "must be between 0 and the amount"})
+        raise ValidationError({"fee_fen": gettext("must be between 0 and the amount")})
     return _post_by_owner(
         kind=Transaction.Kind.ESCROW_RELEASE,
         reference=reference,
@@ -389,7 +393,7 @@ def split_escrow(
     parts = {"to_seller_fen": to_seller_fen, "to_buyer_fen": to_buyer_fen, "fee_fen": fee_fen}
     for name, value in parts.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValidationError({name: "must be a whole number of fen, zero or more"})
+            raise ValidationError({name: gettext("must be a whole number of fen, zero or more")})
     total = to_seller_fen + to_buyer_fen + fee_fen
     _positive(total)
     return _post_by_owner(

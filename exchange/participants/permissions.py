@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext, gettext_noop
 from rest_framework import permissions
 from rest_framework.request import Request
 
@@ -20,7 +21,9 @@ class HasScope(permissions.IsAuthenticated):
             return False
         scope = getattr(view, "required_scope", "read")
         if isinstance(request.auth, ApiKey) and not request.auth.has_scope(scope):
-            self.message = f"This API key lacks the '{scope}' scope this operation needs."
+            self.message = gettext(
+                "This API key lacks the '%(scope)s' scope this operation needs."
+            ) % {"scope": scope}
             return False
         return True
 
@@ -50,7 +53,7 @@ class NotFrozen(permissions.BasePermission):
         organisation = acting_organisation(request)
         if organisation is not None:
             try:
-                ensure_not_frozen(organisation, "move data or money")
+                ensure_not_frozen(organisation, gettext_noop("move data or money"))
             except OrganisationFrozen as exc:
                 self.message = str(exc)
                 return False

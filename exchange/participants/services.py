@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from exchange.audit.services import record
 from exchange.participants.models import (
@@ -30,18 +31,42 @@ class OrganisationFrozen(PermissionDenied):
 
 
 def ensure_not_frozen(organisation: Organisation, doing: str) -> None:
-    """Call before anything that moves data or money. The refusal says why and since when."""
+    """Call before anything that moves data or money. The refusal says why and since when.
+
+    `doing` is an English phrase marked with gettext_noop by the caller; it is translated here,
+    at raise time, into the request's language."""
     if organisation.is_frozen:
-        since = (
-            f" since {organisation.status_changed_at:%Y-%m-%d}"
+        params = {
+            "name": organisation.name,
+            "doing": gettext(doing),
+            "since": f"{organisation.status_changed_at:%Y-%m-%d}"
             if organisation.status_changed_at
-            else ""
-        )
-        reason = f": {organisation.status_reason}" if organisation.status_reason else ""
-        raise OrganisationFrozen(
-            f"Organisation '{organisation.name}' is frozen{since}{reason}. "
-            f"It cannot {doing} until a regulator unfreezes it."
-        )
+            else "",
+            "reason": organisation.status_reason,
+        }
+        # One whole sentence per shape (with/without date, with/without reason): translators
+        # cannot reorder sentence fragments glued together in code.
+        if params["since"] and params["reason"]:
+            message = gettext(
+                "Organisation '%(name)s' is frozen since %(since)s: %(reason)s. "
+                "It cannot %(doing)s until a regulator unfreezes it."
+            )
+        elif params["since"]:
+            message = gettext(
+                "Organisation '%(name)s' is frozen since %(since)s. "
+                "It cannot %(doing)s until a regulator unfreezes it."
+            )
+        elif params["reason"]:
+            message = gettext(
+                "Organisation '%(name)s' is frozen: %(reason)s. "
+                "It cannot %(doing)s until a regulator unfreezes it."
+            )
+        else:
+            message = gettext(
+                "Organisation '%(name)s' is frozen. "
+                "It cannot %(doing)s until a regulator unfreezes it."
+            )
+        raise OrganisationFrozen(message % params)
 
 
 def membership_of(user: User, organisation: Organisation) -> Membership | None:
@@ -52,7 +77,7 @@ def require_manager(user: User, organisation: Organisation) -> None:
     """Refuse unless `user` is an owner or admin of `organisation` (members trade, not manage)."""
     member = membership_of(user, organisation)
     if member is None or not member.can_manage:
-        raise PermissionDenied("Only an owner or admin of the organisation may do this.")
+        raise PermissionDenied(gettext("Only an owner or admin of the organisation may do this."))
 
 
 @transaction.atomic
@@ -95,7 +120,7 @@ def _set_status(
 ) -> Organisation:
     if not (actor.is_regulator or actor.is_operator):
         raise PermissionDenied(
-            "Only a regulator or platform operator may change an organisation's status."
+            gettext("Only a regulator or platform operator may change an organisation's status.")
         )
     # NO KEY UPDATE: other transactions' foreign-key checks on this row (KEY SHARE, taken at
     # their commit while they hold the audit chain's lock) do not wait for it, so a freeze
@@ -132,7 +157,7 @@ def verify_organisation(
 @transaction.atomic
 def freeze_organisation(*, actor: User, organisation: Organisation, reason: str) -> Organisation:
     if not reason.strip():
-        raise ValidationError({"reason": "a reason is required to freeze an organisation"})
+        raise ValidationError({"reason": gettext("a reason is required to freeze an organisation")})
     return _set_status(
         actor=actor,
         organisation=organisation,
@@ -145,7 +170,9 @@ def freeze_organisation(*, actor: User, organisation: Organisation, reason: str)
 @transaction.atomic
 def unfreeze_organisation(*, actor: User, organisation: Organisation, reason: str) -> Organisation:
     if not reason.strip():
-        raise ValidationError({"reason": "a reason is required to unfreeze an organisation"})
+        raise ValidationError(
+            {"reason": gettext("a reason is required to unfreeze an organisation")}
+        )
     return _set_status(
         actor=actor,
         organisation=organisation,
@@ -182,7 +209,7 @@ def create_api_key(
     now = timezone.now()
     expires_at = expires_at or now + timedelta(days=settings.API_KEY_DEFAULT_LIFETIME_DAYS)
     if expires_at <= now:
-        raise ValidationError({"expires_at": "must be in the future"})
+        raise ValidationError({"expires_at": gettext("must be in the future")})
     prefix = secrets.token_hex(6)
     token = f"{API_KEY_TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey.objects.create(

@@ -38,11 +38,13 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from exchange.audit.services import lock_chain, record
 from exchange.ledger import services as ledger
 from exchange.participants.models import Organisation, User
 from exchange.participants.services import ensure_not_frozen, require_manager
+from exchange.status_words import status_word
 from exchange.storage import Area, get_storage
 from exchange.trading import webhooks
 from exchange.trading.models import (
@@ -147,19 +149,27 @@ def _undisputed(order: Order) -> Order:
 
 
 def _require(order: Order, allowed: Iterable[str], doing: str) -> None:
+    """`doing` is an English phrase marked with gettext_noop; it is translated only on refusal."""
     if order.status not in set(allowed):
-        raise IllegalTransition(f"A {order.status} order cannot {doing}.")
+        raise IllegalTransition(
+            gettext("A %(status)s order cannot %(doing)s.")
+            % {"status": status_word(order.status), "doing": gettext(doing)}
+        )
 
 
 def _require_party(order: Order, organisation: Organisation | None, party: str) -> None:
     expected = order.buyer_id if party == "buyer" else order.seller_id
     if organisation is None or organisation.pk != expected:
-        raise PermissionDenied(f"Only the {party} of this order may do this.")
+        if party == "buyer":
+            raise PermissionDenied(gettext("Only the buyer of this order may do this."))
+        raise PermissionDenied(gettext("Only the seller of this order may do this."))
 
 
 def _require_staff(actor: User | None) -> User:
     if actor is None or not (actor.is_regulator or actor.is_operator):
-        raise PermissionDenied("Only a regulator or platform operator may resolve disputes.")
+        raise PermissionDenied(
+            gettext("Only a regulator or platform operator may resolve disputes.")
+        )
     return actor
 
 
@@ -227,7 +237,7 @@ def create_order(
 ) -> Order:
     """An order on a price plan and its contract (from the plan's active offer and the buyer's
     choices), pre-signed by the seller through the offer, awaiting the buyer's signature."""
-    ensure_not_frozen(buyer, "place orders")
+    ensure_not_frozen(buyer, gettext_noop("place orders"))
     # No lock_chain() up front: this transaction locks no row (see "Creating an order is the one
     # exception" in the module docstring), so the chain lock is taken by the first record(),
     # after the contract's texts and policy are rendered, hashed and inserted, not around them.
@@ -277,7 +287,7 @@ def sign_order(
     """The buyer signs the contract hash it was shown; the order becomes `signed`."""
     locked = _lock(order, with_relations=True)
     _require_party(locked, organisation, "buyer")
-    _require(locked, [S.CREATED], "be signed")
+    _require(locked, [S.CREATED], gettext_noop("be signed"))
     signature = licensing.sign_contract(
         contract=locked.contract,
         actor=actor,
@@ -290,7 +300,7 @@ def sign_order(
     contract = signature.contract
     locked.contract = contract
     if contract.status != Contract.Status.SIGNED:
-        raise ValidationError({"contract": "the contract still lacks a signature"})
+        raise ValidationError({"contract": gettext("the contract still lacks a signature")})
     locked.signed_at = contract.signed_at or timezone.now()
     _set_status(
         locked,
@@ -310,8 +320,10 @@ def cancel_order(
     """Either party may cancel before funding; nothing has moved yet."""
     locked = _lock(order)
     if organisation is None or organisation.pk not in (locked.buyer_id, locked.seller_id):
-        raise PermissionDenied("Only a party to this order may cancel it.")
-    _require(locked, [S.CREATED, S.SIGNED], "be cancelled (only orders not yet funded can)")
+        raise PermissionDenied(gettext("Only a party to this order may cancel it."))
+    _require(
+        locked, [S.CREATED, S.SIGNED], gettext_noop("be cancelled (only orders not yet funded can)")
+    )
     locked.cancelled_at = timezone.now()
     locked.cancel_reason = (reason or "").strip()[:300]
     _set_status(
@@ -333,8 +345,8 @@ def fund_order(*, actor: User | None, organisation: Organisation, order: Order) 
     """Buyer's available → escrow (skipped for free orders), then the licence is issued."""
     locked = _lock(order, with_relations=True)
     _require_party(locked, organisation, "buyer")
-    ensure_not_frozen(organisation, "fund orders")
-    _require(locked, [S.SIGNED], "be funded")
+    ensure_not_frozen(organisation, gettext_noop("fund orders"))
+    _require(locked, [S.SIGNED], gettext_noop("be funded"))
     if locked.amount_fen > 0:
         ledger.hold_escrow(
             buyer=organisation,
@@ -378,8 +390,8 @@ def deliver_order(*, actor: User, organisation: Organisation, order: Order) -> O
     window starts now."""
     locked = _lock(order)
     _require_party(locked, organisation, "seller")
-    ensure_not_frozen(organisation, "deliver data")
-    _require(locked, [S.FUNDED], "be delivered")
+    ensure_not_frozen(organisation, gettext_noop("deliver data"))
+    _require(locked, [S.FUNDED], gettext_noop("be delivered"))
     _deliver(locked, actor=actor, organisation=organisation, how="seller")
     return locked
 
@@ -434,9 +446,9 @@ def issue_download_links(
     Every link is recorded. The first links deliver a funded order."""
     current = Order.objects.select_related("licence").get(pk=order.pk)
     _require_party(current, organisation, "buyer")
-    ensure_not_frozen(organisation, "download data")
+    ensure_not_frozen(organisation, gettext_noop("download data"))
     if current.status in (S.CREATED, S.SIGNED, S.CANCELLED) or current.licence is None:
-        raise IllegalTransition("Download links are issued only once the order is funded.")
+        raise IllegalTransition(gettext("Download links are issued only once the order is funded."))
     candidates = covered_versions(current)
     if version_number is not None:
         candidates = [v for v in candidates if v.number == version_number]
@@ -450,7 +462,9 @@ def issue_download_links(
         else:
             refusal = decision.reason
     if not allowed:
-        raise PermissionDenied(f"No download is allowed under this order ({refusal}).")
+        raise PermissionDenied(
+            gettext("No download is allowed under this order (%(refusal)s).") % {"refusal": refusal}
+        )
     files = list(VersionFile.objects.filter(version__in=allowed).order_by("version_id", "name"))
     by_version = {v.pk: v for v in allowed}
     storage = get_storage()
@@ -460,11 +474,11 @@ def issue_download_links(
         # what the API answers with, so it need not read the order again).
         locked = _lock(current, with_relations=True) if current.status == S.FUNDED else current
         if locked.status in (S.CANCELLED, S.CREATED, S.SIGNED):
-            raise IllegalTransition("This order cannot be downloaded.")
+            raise IllegalTransition(gettext("This order cannot be downloaded."))
         assert locked.licence_id is not None
         # A refund or revocation may have landed since the licensing check: check again.
         if not Licence.objects.filter(pk=locked.licence_id, status=Licence.Status.ACTIVE).exists():
-            raise PermissionDenied("The licence of this order is no longer active.")
+            raise PermissionDenied(gettext("The licence of this order is no longer active."))
         now = timezone.now()
         issued = []
         for f in files:
@@ -576,8 +590,8 @@ def accept_order(*, actor: User, organisation: Organisation, order: Order) -> Or
     """The buyer accepts the delivery: escrow goes to the seller minus the platform fee."""
     locked = _lock(order, with_relations=True)
     _require_party(locked, organisation, "buyer")
-    ensure_not_frozen(organisation, "accept deliveries")
-    _require(locked, [S.DELIVERED], "be accepted (only a delivered order can)")
+    ensure_not_frozen(organisation, gettext_noop("accept deliveries"))
+    _require(locked, [S.DELIVERED], gettext_noop("be accepted (only a delivered order can)"))
     _accept(locked, actor=actor, organisation=organisation, automatic=False)
     return _undisputed(locked)
 
@@ -617,17 +631,22 @@ def _evidence(items: Any) -> list[dict[str, str]]:
     if items in (None, ""):
         return []
     if not isinstance(items, list) or len(items) > MAX_EVIDENCE_ITEMS:
-        raise ValidationError({"evidence": f"a list of at most {MAX_EVIDENCE_ITEMS} items"})
+        raise ValidationError(
+            {
+                "evidence": gettext("a list of at most %(count)d items")
+                % {"count": MAX_EVIDENCE_ITEMS}
+            }
+        )
     cleaned = []
     for item in items:
         if isinstance(item, str):
             item = {"text": item}
         if not isinstance(item, dict):
-            raise ValidationError({"evidence": "each item is a text or {text, url}"})
+            raise ValidationError({"evidence": gettext("each item is a text or {text, url}")})
         text = str(item.get("text") or "")[:2000]
         url = str(item.get("url") or "")[:500]
         if url and not url.startswith(("https://", "http://")):
-            raise ValidationError({"evidence": "links must be http(s) URLs"})
+            raise ValidationError({"evidence": gettext("links must be http(s) URLs")})
         if text or url:
             cleaned.append({k: v for k, v in (("text", text), ("url", url)) if v})
     return cleaned
@@ -645,15 +664,15 @@ def open_dispute(
     """The buyer disputes a funded order (not delivered) or a delivered one within its acceptance
     window. The escrow stays held until a regulator or operator resolves it."""
     if not (reason or "").strip():
-        raise ValidationError({"reason": "say what is wrong"})
+        raise ValidationError({"reason": gettext("say what is wrong")})
     items = _evidence(evidence)
     locked = _lock(order)
     _require_party(locked, organisation, "buyer")
-    ensure_not_frozen(organisation, "open disputes")
-    _require(locked, [S.FUNDED, S.DELIVERED], "be disputed")
+    ensure_not_frozen(organisation, gettext_noop("open disputes"))
+    _require(locked, [S.FUNDED, S.DELIVERED], gettext_noop("be disputed"))
     now = timezone.now()
     if locked.status == S.DELIVERED and locked.accept_by and now >= locked.accept_by:
-        raise IllegalTransition("The acceptance window of this order has closed.")
+        raise IllegalTransition(gettext("The acceptance window of this order has closed."))
     dispute = Dispute.objects.create(
         order=locked,
         reason=reason.strip()[:5000],
@@ -691,12 +710,15 @@ def respond_to_dispute(
 ) -> Dispute:
     """The seller answers once, with its side and evidence."""
     if not (response or "").strip():
-        raise ValidationError({"response": "say what the seller's position is"})
+        raise ValidationError({"response": gettext("say what the seller's position is")})
     items = _evidence(evidence)
     order, locked = _lock_dispute(dispute)
     _require_party(order, organisation, "seller")
     if locked.status != Dispute.Status.OPEN:
-        raise IllegalTransition(f"A {locked.status} dispute takes no response.")
+        raise IllegalTransition(
+            gettext("A %(status)s dispute takes no response.")
+            % {"status": status_word(locked.status)}
+        )
     locked.status = Dispute.Status.RESPONDED
     locked.seller_response = response.strip()[:5000]
     locked.seller_evidence = items
@@ -715,7 +737,7 @@ def respond_to_dispute(
 
 def _whole(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError({field: "a whole number of fen, zero or more"})
+        raise ValidationError({field: gettext("a whole number of fen, zero or more")})
     return value
 
 
@@ -734,17 +756,27 @@ def resolve_dispute(
     up to the order amount, the fee is taken from the seller's part, the licence stays."""
     _require_staff(actor)
     if outcome not in Dispute.Outcome.values:
-        raise ValidationError({"outcome": f"one of {', '.join(Dispute.Outcome.values)}"})
+        raise ValidationError(
+            {
+                "outcome": gettext("one of %(choices)s")
+                % {"choices": ", ".join(Dispute.Outcome.values)}
+            }
+        )
     order, locked = _lock_dispute(dispute)
     if locked.status == Dispute.Status.RESOLVED or order.status != S.DISPUTED:
-        raise IllegalTransition("This dispute has already been resolved.")
+        raise IllegalTransition(gettext("This dispute has already been resolved."))
     amount = order.amount_fen
     if outcome == Dispute.Outcome.SPLIT:
         seller_part = _whole(to_seller_fen, "to_seller_fen")
         buyer_part = _whole(to_buyer_fen, "to_buyer_fen")
         if seller_part + buyer_part != amount:
             raise ValidationError(
-                {"to_seller_fen": f"the two parts must add up to the order amount ({amount} fen)"}
+                {
+                    "to_seller_fen": gettext(
+                        "the two parts must add up to the order amount (%(amount)s fen)"
+                    )
+                    % {"amount": amount}
+                }
             )
     elif outcome == Dispute.Outcome.REFUND:
         seller_part, buyer_part = 0, amount
@@ -924,10 +956,12 @@ def mark_notifications_read(*, organisation: Organisation, ids: Iterable[int]) -
 
 def _clean_events(events: Any) -> list[str]:
     if not isinstance(events, list) or not events:
-        raise ValidationError({"events": "name one or more events"})
+        raise ValidationError({"events": gettext("name one or more events")})
     unknown = sorted(set(map(str, events)) - set(WebhookEvent.values))
     if unknown:
-        raise ValidationError({"events": f"unknown: {', '.join(unknown)}"})
+        raise ValidationError(
+            {"events": gettext("unknown: %(names)s") % {"names": ", ".join(unknown)}}
+        )
     return sorted(set(map(str, events)))
 
 
@@ -945,7 +979,7 @@ def create_webhook_endpoint(
     Only an owner or admin may: an endpoint sends the organisation's trade events to any URL.
     """
     require_manager(actor, organisation)
-    ensure_not_frozen(organisation, "register webhooks")
+    ensure_not_frozen(organisation, gettext_noop("register webhooks"))
     webhooks.validate_target(url)
     endpoint = WebhookEndpoint(
         organisation=organisation,

@@ -18,6 +18,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from exchange.audit.services import record
 from exchange.participants.models import Organisation, User
@@ -57,7 +58,7 @@ def _require_seller(actor: User, organisation: Organisation, version: ListingVer
         raise PermissionDenied("Only the listing's seller may upload files for it.")
     if membership_of(actor, organisation) is None:
         raise PermissionDenied("You are not a member of the selling organisation.")
-    ensure_not_frozen(organisation, "upload data")
+    ensure_not_frozen(organisation, gettext_noop("upload data"))
 
 
 def _check_version_open(version: ListingVersion) -> None:
