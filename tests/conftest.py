@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
@@ -36,6 +38,14 @@ def _fast_password_hashing(settings: Any) -> None:
 def _clear_cache() -> None:
     # Throttle counters and delivery counts live in the cache; tests must not see each other's.
     cache.clear()
+
+
+@pytest.fixture
+def english() -> Iterator[None]:
+    """Service calls made outside a request speak the site's default language (Chinese), as
+    LANGUAGE_CODE says; tests that read English refusals ask for English, as a browser would."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -25,8 +25,8 @@ WITHDRAWALS = "/api/v1/wallet/withdrawals/"
 CALLBACK = "/api/v1/payments/sandbox/callback/"
 
 
-def post(client: APIClient, url: str, data: dict, key: str | None = None):
-    return client.post(url, data, format="json", HTTP_IDEMPOTENCY_KEY=key or new_key())
+def post(client: APIClient, url: str, data: dict, key: str | None = None, **headers: str):
+    return client.post(url, data, format="json", HTTP_IDEMPOTENCY_KEY=key or new_key(), **headers)
 
 
 def deliver(callback: dict) -> object:
@@ -226,7 +226,7 @@ def test_a_frozen_organisation_can_neither_deposit_nor_withdraw(org_owner, owner
     org_owner.organisation.status = "frozen"
     org_owner.organisation.save()
     for url in (DEPOSITS, WITHDRAWALS):
-        response = post(owner_client, url, {"amount_fen": 100})
+        response = post(owner_client, url, {"amount_fen": 100}, HTTP_ACCEPT_LANGUAGE="en")
         assert response.status_code == 403
         assert "frozen" in response.json()["message"]
 

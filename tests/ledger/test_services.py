@@ -145,6 +145,7 @@ def test_split_pays_each_party_its_share(buyer, seller, fund) -> None:
     assert balance(services.escrow_account(buyer)) == 0
 
 
+@pytest.mark.usefixtures("english")
 def test_a_frozen_buyer_cannot_hold_escrow(fund) -> None:
     frozen = OrganisationFactory(status="frozen", status_reason="调查中")
     with pytest.raises(OrganisationFrozen, match="frozen"):

@@ -17,7 +17,8 @@ from licensing.pdf import SignatureLine, render_contract_pdf
 from tests.factories import OrganisationFactory
 from tests.licensing.factories import Scenario, member, offer_for, plan_for
 
-pytestmark = pytest.mark.django_db
+# These tests read the English refusals of the licensing services.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def _contract(scenario: Scenario, **choices: object) -> Contract:

@@ -18,7 +18,8 @@ from licensing.models import Licence
 from tests.factories import operator, regulator
 from tests.licensing.factories import Scenario, offer_for, plan_for, signed_contract
 
-pytestmark = pytest.mark.django_db
+# These tests read the English refusals of the licensing services.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def test_issue_requires_a_fully_signed_contract_and_is_idempotent(scenario: Scenario) -> None:

@@ -11,7 +11,8 @@ from licensing.catalogue import TEMPLATES, TemplateDefinition
 from licensing.models import LicenceTemplate, Offer
 from tests.licensing.factories import Scenario, member, offer_for, plan_for, template
 
-pytestmark = pytest.mark.django_db
+# These tests read the English refusals of the licensing services.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def test_every_shipped_template_is_stored_once_as_version_one() -> None:

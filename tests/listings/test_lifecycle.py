@@ -18,7 +18,8 @@ pytestmark = pytest.mark.django_db
 
 
 def client_for(user) -> APIClient:
-    client = APIClient()
+    # The site defaults to Chinese; these tests read the English refusals.
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(user)
     return client
 

@@ -106,7 +106,7 @@ def test_unknown_scope_is_refused_naming_the_field(api_client, org_owner) -> Non
 def test_wrong_scope_is_refused_and_right_scope_passes(api_client, org_owner) -> None:
     body = create_key(api_client, org_owner, scopes=("read", "publish"))
     client = key_client(body["token"])
-    refused = client.post("/scoped/trade/")
+    refused = client.post("/scoped/trade/", HTTP_ACCEPT_LANGUAGE="en")
     assert refused.status_code == 403
     assert "'trade' scope" in refused.json()["message"]
     assert client.post("/scoped/publish/").status_code == 200

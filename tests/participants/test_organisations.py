@@ -1,5 +1,6 @@
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import translation
 
 from exchange.audit.models import AuditEvent
 from exchange.participants import services
@@ -62,15 +63,22 @@ def test_a_frozen_organisation_is_refused_with_the_reason(api_client) -> None:
     )
     api_client.force_login(membership.user)
     response = api_client.post(
-        "/api/v1/api-keys/", {"name": "b", "scopes": ["read"]}, format="json"
+        "/api/v1/api-keys/",
+        {"name": "b", "scopes": ["read"]},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 403
     message = response.json()["message"]
     assert "is frozen" in message and "suspected data leak" in message
     # Reading is still allowed: a frozen organisation can see its own state.
     assert api_client.get("/api/v1/me/").status_code == 200
-    with pytest.raises(services.OrganisationFrozen, match="cannot pay into escrow"):
-        membership.organisation.refresh_from_db()
+    # Outside a request the refusal speaks the default language (Chinese) unless told otherwise.
+    membership.organisation.refresh_from_db()
+    with (
+        translation.override("en"),
+        pytest.raises(services.OrganisationFrozen, match="cannot pay into escrow"),
+    ):
         services.ensure_not_frozen(membership.organisation, "pay into escrow")
 
 

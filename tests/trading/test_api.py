@@ -246,7 +246,9 @@ def test_only_owners_and_admins_administer_webhook_endpoints(market: Market) -> 
         user=UserFactory(), organisation=owner.organisation, role=Membership.Role.ADMIN
     )
     hook = {"url": "https://hooks.example.test/in", "events": ["order.funded"]}
-    refused = client_for(member).post("/api/v1/webhooks/", hook, format="json")
+    refused = client_for(member).post(
+        "/api/v1/webhooks/", hook, format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert refused.status_code == 403 and "owner or admin" in refused.json()["message"]
     created = client_for(admin).post("/api/v1/webhooks/", hook, format="json")
     assert created.status_code == 201
