@@ -12,11 +12,13 @@ link that dies earlier than promised.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import io
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -337,7 +339,11 @@ class ObjectStorage(ABC):
         This default streams every source through us once (hashing on the way); a backend that
         can join objects on its side overrides it and reads the result back once for the hash.
         """
-        return self.put_stream(dst_area, dst_key, _Joined(self, src_area, src_keys), content_type)
+        joined = ConcatenatedReader(
+            functools.partial(self.open_read, src_area, key) for key in src_keys
+        )
+        with contextlib.closing(joined):
+            return self.put_stream(dst_area, dst_key, joined, content_type)
 
     # -- links --
 
@@ -469,25 +475,29 @@ def is_local_upload_id(upload_id: str) -> bool:
     return bool(_UPLOAD_ID.match(upload_id))
 
 
-class _Joined:
-    """Reads several objects one after the other, holding at most one open at a time."""
+class ConcatenatedReader:
+    """Reads several streams one after the other, opening each only when the one before it is
+    used up, so at most one is open at a time; close() closes the open one (after a failure)."""
 
-    def __init__(self, storage: ObjectStorage, area: Area | str, keys: Sequence[str]) -> None:
-        self._storage = storage
-        self._area = area
-        self._keys = list(keys)
+    def __init__(self, openers: Iterable[Callable[[], BinaryIO]]) -> None:
+        self._openers = list(openers)
         self._current: BinaryIO | None = None
 
     def read(self, size: int = -1, /) -> bytes:
         size = COPY_CHUNK if size is None or size < 0 else size
         while True:
             if self._current is None:
-                if not self._keys:
+                if not self._openers:
                     return b""
-                self._current = self._storage.open_read(self._area, self._keys.pop(0))
+                self._current = self._openers.pop(0)()
             data = self._current.read(size)
             if data:
                 return data
+            self._current.close()
+            self._current = None
+
+    def close(self) -> None:
+        if self._current is not None:
             self._current.close()
             self._current = None
 

@@ -33,6 +33,7 @@ from .base import (
     COPY_CHUNK,
     MIN_PART_SIZE,
     Area,
+    ConcatenatedReader,
     HashingReader,
     InvalidKey,
     InvalidUpload,
@@ -376,7 +377,7 @@ class LocalObjectStorage(ObjectStorage):
                 raise InvalidUpload(f"part {number} is smaller than {MIN_PART_SIZE} bytes")
             files.append(path)
         target = self._path(Area.QUARANTINE, key)
-        concatenation = _Concatenation(files)
+        concatenation = ConcatenatedReader(_opener(path) for path in files)
         try:
             self._write_atomically(target, concatenation)
         except OSError as error:  # reading a part file
@@ -402,30 +403,8 @@ def _checked(operation: Callable[..., _T], *args: Any) -> _T:
         raise StorageError(f"local storage write failed: {error.strerror}") from error
 
 
-class _Concatenation:
-    """Reads several files one after the other, a chunk at a time."""
-
-    def __init__(self, paths: list[Path]) -> None:
-        self._paths = list(paths)
-        self._current: BinaryIO | None = None
-
-    def read(self, size: int = -1, /) -> bytes:
-        size = COPY_CHUNK if size is None or size < 0 else size
-        while True:
-            if self._current is None:
-                if not self._paths:
-                    return b""
-                self._current = self._paths.pop(0).open("rb")
-            data = self._current.read(size)
-            if data:
-                return data
-            self._current.close()
-            self._current = None
-
-    def close(self) -> None:
-        if self._current is not None:
-            self._current.close()
-            self._current = None
+def _opener(path: Path) -> Callable[[], BinaryIO]:
+    return lambda: path.open("rb")
 
 
 class _Window(io.RawIOBase):

@@ -419,13 +419,7 @@ class S3ObjectStorage(ObjectStorage):
         bucket = self._bucket(dst_area)
         source_bucket = self._bucket(src_area)
         with _translated("compose"):
-            if content_type:
-                created = self._client.create_multipart_upload(
-                    Bucket=bucket, Key=dst_key, ContentType=content_type
-                )
-            else:
-                created = self._client.create_multipart_upload(Bucket=bucket, Key=dst_key)
-            upload_id = created["UploadId"]
+            upload_id = self._start_multipart(bucket, dst_key, content_type)
             try:
                 parts: list[CompletedPartTypeDef] = []
                 for number, key in enumerate(src_keys, start=1):
@@ -524,14 +518,16 @@ class S3ObjectStorage(ObjectStorage):
 
     def create_multipart(self, key: str, *, content_type: str | None = None) -> str:
         validate_key(key)
-        bucket = self._buckets[Area.QUARANTINE]
         with _translated("create multipart"):
-            if content_type:
-                response = self._client.create_multipart_upload(
-                    Bucket=bucket, Key=key, ContentType=content_type
-                )
-            else:
-                response = self._client.create_multipart_upload(Bucket=bucket, Key=key)
+            return self._start_multipart(self._buckets[Area.QUARANTINE], key, content_type)
+
+    def _start_multipart(self, bucket: str, key: str, content_type: str | None) -> str:
+        if content_type:
+            response = self._client.create_multipart_upload(
+                Bucket=bucket, Key=key, ContentType=content_type
+            )
+        else:
+            response = self._client.create_multipart_upload(Bucket=bucket, Key=key)
         return response["UploadId"]
 
     def part_upload_url(
