@@ -15,7 +15,8 @@ TEST_RESULT_URL ?= redis://127.0.0.1:6379/13
 
 .PHONY: install run up test lint format check-services clean
 
-$(STAMP): pyproject.toml requirements.lock
+# The C accelerators of the anonymisation engine are compiled by this install (setup.py).
+$(STAMP): pyproject.toml requirements.lock setup.py $(wildcard listings/cleaning/*.c)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
 	$(PY) -m pip install --quiet -c requirements.lock -e ".[dev]"

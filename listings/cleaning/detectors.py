@@ -26,6 +26,9 @@ from collections.abc import Iterable, Sequence
 from operator import itemgetter
 from typing import NamedTuple
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from . import validators as v
 from .lexicon import (
     COMMON_WORDS,
@@ -104,7 +107,7 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 # 4. Landlines with the area code in brackets.
 # "\s" would match the cell separator (U+001E is whitespace to Python): spell the spaces out.
 _SPACE = r"[ \t\u3000\u00a0]"
-_PAREN_LANDLINE = re.compile(rf"[(（]0\d{{2,3}}[)）]{_SPACE}?[2-9]\d{{6,7}}(?![{_D}])")
+_PAREN_LANDLINE = re.compile(rf"[(（]0[{_D}]{{2,3}}[)）]{_SPACE}?[2-9][{_D}]{{6,7}}(?![{_D}])")
 # 5. Vehicle plates.
 _PLATE_RE = re.compile(rf"[{v.PLATE_PROVINCES}][A-HJ-NP-Z][·•]?[A-HJ-NP-Z0-9]{{5,6}}(?![{_ALNUM}])")
 # 6. Name cue words (before or after a name).
@@ -502,4 +505,84 @@ def redact_known_values(
             if cell and value and len(value) >= 2 and value in cell:
                 out[i] = cell.replace(value, tag)
                 counts["name"] += 1
+    return out
+
+
+# --- the same scanner in C ------------------------------------------------------------------------
+
+try:
+    from . import _fastscan
+except ImportError:  # pragma: no cover - setup.py builds it; without a compiler Python does it
+    _fastscan = None  # type: ignore[assignment]
+
+# The order of the counts _fastscan returns.
+KIND_ORDER = tuple(TAGS)
+ACCELERATED = _fastscan is not None
+if _fastscan is not None:
+    _fastscan.configure(
+        [TAGS[k] for k in KIND_ORDER],
+        list(CUES_BEFORE),
+        list(CUES_AFTER),
+        list(COMPOUND_SURNAMES),
+        SINGLE_SURNAMES,
+        sorted(COMMON_WORDS),
+        "".join(sorted(NAME_STOP_CHARS)),
+        "".join(sorted(NOT_GIVEN_NAME_CHARS)),
+        "".join(sorted(_NAME_SHIFT_CHARS)),
+        v.PLATE_PROVINCES,
+        "".join(sorted(_ADDR_STOP)),
+        sorted(v.PROVINCE_CODES),
+    )
+
+
+def redact_array(arr: pa.Array, counts: Counter[str] | None = None) -> pa.Array:
+    """:func:`redact_many` over a whole string array, cell by cell.
+
+    With the C scanner (``_fastscan.c``, a port of this module) no Python string is built: it
+    reads the array's buffers and returns new ones.  Nulls stay null.
+    """
+    if _fastscan is None or arr.type != pa.string():
+        return pa.array(redact_many(arr.to_pylist(), counts), type=pa.string())
+    if len(arr) == 0:
+        return arr
+    # A null slot may still point at bytes: scan "" there, as Python skips None.
+    filled = pc.fill_null(arr, "") if arr.null_count else arr
+    _, offsets, data = filled.buffers()
+    new_offsets, new_data, found = _fastscan.redact_array(offsets, data, filled.offset, len(filled))
+    if counts is not None:
+        for kind, n in zip(KIND_ORDER, found, strict=True):
+            if n:
+                counts[kind] += n
+    out = pa.Array.from_buffers(
+        pa.string(), len(arr), [None, pa.py_buffer(new_offsets), pa.py_buffer(new_data)]
+    )
+    if arr.null_count:
+        out = pc.if_else(arr.is_valid(), out, pa.scalar(None, pa.string()))
+    return out
+
+
+def redact_known_array(
+    arr: pa.Array, known: Sequence[pa.Array], tag: str, counts: Counter[str]
+) -> pa.Array:
+    """:func:`redact_known_values` over whole arrays (``known``: the row-aligned name columns)."""
+    if _fastscan is None or any(a.type != pa.string() for a in (arr, *known)):
+        cells = redact_known_values(arr.to_pylist(), [k.to_pylist() for k in known], tag, counts)
+        return pa.array(cells, type=pa.string())
+    # An empty value or cell is skipped exactly as a null is.
+    filled = pc.fill_null(arr, "") if arr.null_count else arr
+    columns = []
+    for k in known:
+        k = pc.fill_null(k, "") if k.null_count else k
+        columns.append((k.buffers()[1], k.buffers()[2], k.offset))
+    _, offsets, data = filled.buffers()
+    new_offsets, new_data, replaced = _fastscan.redact_known(
+        offsets, data, filled.offset, len(filled), columns, tag.encode()
+    )
+    if replaced:
+        counts["name"] += replaced
+    out = pa.Array.from_buffers(
+        pa.string(), len(arr), [None, pa.py_buffer(new_offsets), pa.py_buffer(new_data)]
+    )
+    if arr.null_count:
+        out = pc.if_else(arr.is_valid(), out, pa.scalar(None, pa.string()))
     return out
