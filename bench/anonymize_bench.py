@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from listings.cleaning import validators as v  # noqa: E402
-from listings.cleaning.parallel import default_workers  # noqa: E402
+from listings.cleaning.parallel import MAX_DEFAULT_WORKERS  # noqa: E402
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"  # noqa: E501
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂华建国志海燕玲红文辉鹏婷宇浩凯晨欣怡佳俊博雪梅琳丹萍斌波宁龙峰飞鑫晶晓云慧颖雨嘉子轩梓涵睿思宏毅春兰"  # noqa: E501
@@ -498,8 +498,8 @@ def main() -> None:
     ap.add_argument(
         "--workers",
         type=int,
-        default=default_workers(),
-        help="engine worker processes for the second engine run (default: one per CPU, at most 2)",
+        default=MAX_DEFAULT_WORKERS,
+        help="worker processes of the second engine run (default 2; the first uses one process)",
     )
     args = ap.parse_args()
     work = Path(args.workdir)

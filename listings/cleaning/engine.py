@@ -57,7 +57,8 @@ def anonymize_file(
     if os.path.abspath(src) == os.path.abspath(dst):
         raise CleaningError("input and output must be different files")
 
-    tables, info = io_formats.open_tables(src, fmt)
+    block = io_formats.POOLED_CSV_BLOCK_SIZE if workers > 1 else io_formats.CSV_BLOCK_SIZE
+    tables, info = io_formats.open_tables(src, fmt, csv_block_size=block)
     pseudo = Pseudonymizer(bytes(secret))
     tmp = dst + ".part"
     writer = io_formats.open_writer(tmp, fmt, bom=info.bom)

@@ -28,10 +28,12 @@ from .transforms import neutralize_formula, neutralize_formula_array
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".parquet": "parquet", ".xlsx": "xlsx"}
 # Bytes per CSV batch: big enough to amortise per-batch work, small in RAM.  pyarrow's reader keeps
-# several blocks in flight and each process's memory grows with the block: on the 100 MB bench
-# corpus, 4 MB blocks took the parent and two workers of a pooled run to ~640 MB together, 2 MB to
-# ~470-495 MB, 1 MB to ~400 MB (one process alone: 360 -> 175 MB) for ~3% more CPU time.
-CSV_BLOCK_SIZE = 1 << 20
+# several blocks in flight and each process's memory grows with the block.  On the 100 MB bench
+# corpus one process takes ~250 MB with 2 MB blocks (~190 MB with 1 MB, ~310 MB with 4 MB), and
+# 2 MB is ~10% faster than 1 MB.  A pool of two workers with 2 MB blocks reached 507-519 MB
+# summed, so pooled runs read 1 MB blocks (~410-450 MB).
+CSV_BLOCK_SIZE = 2 << 20
+POOLED_CSV_BLOCK_SIZE = 1 << 20
 ROW_BATCH = 5000  # rows per batch for row-oriented formats (JSON Lines, XLSX)
 PARQUET_BATCH = 32768
 
@@ -99,16 +101,19 @@ def _safe_arrow_error(exc: Exception, what: str) -> CleaningError:
 
 
 class CsvTable:
-    def __init__(self, path: str, delimiter: str, encoding: str) -> None:
+    def __init__(
+        self, path: str, delimiter: str, encoding: str, block_size: int | None = None
+    ) -> None:
         self.name = Path(path).stem
         self.path = path
         self.delimiter = delimiter
         self.encoding = encoding
+        self.block_size = block_size or CSV_BLOCK_SIZE
         self._fh: BinaryIO | None = None
         self.columns = self._header()
 
     def _read_options(self, **kw: Any) -> pacsv.ReadOptions:
-        return pacsv.ReadOptions(encoding=self.encoding, block_size=CSV_BLOCK_SIZE, **kw)
+        return pacsv.ReadOptions(encoding=self.encoding, block_size=self.block_size, **kw)
 
     def _parse_options(self) -> pacsv.ParseOptions:
         return pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True)
@@ -528,13 +533,16 @@ def _xlsx_safe(value: Any) -> Any:
 # --- factory
 
 
-def open_tables(path: str, fmt: str) -> tuple[list[Table], ReadInfo]:
+def open_tables(
+    path: str, fmt: str, *, csv_block_size: int | None = None
+) -> tuple[list[Table], ReadInfo]:
     size = os.path.getsize(path)
     info = ReadInfo(format=fmt, bytes_total=size)
     if fmt in ("csv", "tsv"):
         enc, bom = detect_encoding(path)
         info.encoding, info.bom = enc, bom
-        tables: list[Table] = [CsvTable(path, "," if fmt == "csv" else "\t", enc)]
+        delimiter = "," if fmt == "csv" else "\t"
+        tables: list[Table] = [CsvTable(path, delimiter, enc, csv_block_size)]
     elif fmt == "jsonl":
         enc, bom = detect_encoding(path)
         info.encoding, info.bom = enc, bom

@@ -18,6 +18,7 @@ def small_batches(monkeypatch):
     """Small read batches, so a test file of a few hundred rows spans several of them (the
     workers only see the record batches the parent read, so patching the parent is enough)."""
     monkeypatch.setattr(io_formats, "CSV_BLOCK_SIZE", 16 << 10)
+    monkeypatch.setattr(io_formats, "POOLED_CSV_BLOCK_SIZE", 16 << 10)
     monkeypatch.setattr(io_formats, "PARQUET_BATCH", 64)
 
 

@@ -35,7 +35,10 @@ class Command(BaseCommand):
             "--workers",
             type=int,
             default=default_workers(),
-            help="worker processes for CSV/TSV/Parquet (default: one per CPU, at most 2; 1: none)",
+            help=(
+                "worker processes for CSV/TSV/Parquet (1: none, the default when the C scanner is "
+                "built; otherwise one per CPU, at most 2)"
+            ),
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
