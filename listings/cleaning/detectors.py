@@ -553,12 +553,7 @@ def redact_array(arr: pa.Array, counts: Counter[str] | None = None) -> pa.Array:
         for kind, n in zip(KIND_ORDER, found, strict=True):
             if n:
                 counts[kind] += n
-    out = pa.Array.from_buffers(
-        pa.string(), len(arr), [None, pa.py_buffer(new_offsets), pa.py_buffer(new_data)]
-    )
-    if arr.null_count:
-        out = pc.if_else(arr.is_valid(), out, pa.scalar(None, pa.string()))
-    return out
+    return _rebuilt(arr, new_offsets, new_data)
 
 
 def redact_known_array(
@@ -580,8 +575,13 @@ def redact_known_array(
     )
     if replaced:
         counts["name"] += replaced
+    return _rebuilt(arr, new_offsets, new_data)
+
+
+def _rebuilt(arr: pa.Array, offsets: bytes, data: bytes) -> pa.Array:
+    """The string array made of the C code's new buffers, with ``arr``'s nulls."""
     out = pa.Array.from_buffers(
-        pa.string(), len(arr), [None, pa.py_buffer(new_offsets), pa.py_buffer(new_data)]
+        pa.string(), len(arr), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
     )
     if arr.null_count:
         out = pc.if_else(arr.is_valid(), out, pa.scalar(None, pa.string()))
