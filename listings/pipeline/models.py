@@ -52,6 +52,9 @@ class Upload(models.Model):
     chunks_total = models.PositiveIntegerField(default=0)
     error_code = models.CharField(max_length=40, blank=True)
     error_reason = models.TextField(blank=True)
+    # The uploader's language when the upload was registered: the pipeline words its refusals in
+    # it (the site's default when empty).
+    language = models.CharField(max_length=16, blank=True)
     policy = models.JSONField(null=True, blank=True)  # the seller's cleaning policy adjustments
     plan = models.JSONField(null=True, blank=True)  # pinned column classes, shared by all chunks
     report = models.JSONField(null=True, blank=True)

@@ -29,6 +29,7 @@ from typing import Any, BinaryIO
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from exchange.storage import Area, ObjectChanged, ObjectNotFound, get_storage
 from listings.cleaning import ENGINE_VERSION, anonymize_file, load_policy
@@ -142,7 +143,7 @@ def _pinned_range(key: str, etag: str, start: int, length: int) -> Iterator[Bina
             yield source
     except ObjectChanged:
         raise Rejection(
-            "the file was replaced in storage while it was being processed; upload it again",
+            _("the file was replaced in storage while it was being processed; upload it again"),
             code="changed",
         ) from None
 

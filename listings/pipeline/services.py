@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
 from exchange.audit.services import record
@@ -136,6 +136,7 @@ def start_upload(
         declared_size=size,
         quarantine_key=f"uploads/{version.pk}/{upload_id}",
         policy=policy,
+        language=(translation.get_language() or "")[:16],
     )
     storage = get_storage()
     if size > conf.multipart_threshold():

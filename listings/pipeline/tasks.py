@@ -13,12 +13,17 @@ published.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from celery import chord
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
+from django_stubs_ext import StrOrPromise
 
 from exchange.celery import app
 from exchange.storage import StorageUnavailable
@@ -39,16 +44,37 @@ class PipelineTask(GuardedTask):
 
     def on_poison(self, *args: Any, **kwargs: Any) -> None:
         upload_id = args[0] if args else kwargs.get("upload_id")
-        fail(str(upload_id), "redelivered", "processing kept crashing on this file; it was stopped")
+        fail(
+            str(upload_id),
+            "redelivered",
+            gettext_lazy("processing kept crashing on this file; it was stopped"),
+        )
 
     def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         # Reached when retries are exhausted or an unexpected error escaped: end the upload.
         upload_id = args[0] if args else kwargs.get("upload_id")
         if upload_id:
-            fail(str(upload_id), "internal", "the platform could not finish processing this file")
+            fail(
+                str(upload_id),
+                "internal",
+                gettext_lazy("the platform could not finish processing this file"),
+            )
 
 
-def fail(upload_id: str, code: str, reason: str) -> None:
+@contextmanager
+def uploaders_language(upload_id: str) -> Iterator[None]:
+    """Word what is recorded about an upload (refusals, failures) in its uploader's language."""
+    language = Upload.objects.filter(pk=upload_id).values_list("language", flat=True).first()
+    with translation.override(language or settings.LANGUAGE_CODE):
+        yield
+
+
+def fail(upload_id: str, code: str, reason: StrOrPromise) -> None:
+    with uploaders_language(upload_id):
+        _fail(upload_id, code, str(reason))
+
+
+def _fail(upload_id: str, code: str, reason: str) -> None:
     upload = Upload.objects.filter(pk=upload_id).first()
     if upload is None or upload.is_finished:
         return
@@ -76,15 +102,23 @@ def _purge_if_due(upload: Upload) -> None:
 
 
 def _guarded(upload_id: str, step: Any) -> Any:
-    """Run a step, turning the file's faults into a rejection and a time limit into a failure."""
-    try:
-        return step()
-    except Rejection as exc:
-        reject(upload_id, exc.code, str(exc))
-    except CleaningError as exc:
-        reject(upload_id, "cleaning", str(exc))
-    except SoftTimeLimitExceeded:
-        fail(upload_id, "timeout", "processing took longer than the time allowed for one file")
+    """Run a step, turning the file's faults into a rejection and a time limit into a failure.
+
+    The step runs in the uploader's language, so a refusal is worded in it where it is made."""
+    with uploaders_language(upload_id):
+        try:
+            return step()
+        except Rejection as exc:
+            reject(upload_id, exc.code, str(exc))
+        except CleaningError as exc:
+            # The engine is Django-free: its messages stay English.
+            reject(upload_id, "cleaning", str(exc))
+        except SoftTimeLimitExceeded:
+            fail(
+                upload_id,
+                "timeout",
+                gettext_lazy("processing took longer than the time allowed for one file"),
+            )
     return None
 
 

@@ -28,26 +28,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_stubs_ext import StrPromise
+
 TEXT_FORMATS = ("csv", "tsv", "jsonl")
 FORMATS = (*TEXT_FORMATS, "parquet", "xlsx")
 ARCHIVES = ("zip", "gz")
 
 # Signatures of things that must never pass as tabular text (executables, documents, media).
-BINARY_MAGIC: dict[bytes, str] = {
-    b"\x7fELF": "an ELF executable",
-    b"MZ": "a Windows executable",
-    b"%PDF": "a PDF document",
-    b"PK\x03\x04": "a ZIP archive",
-    b"\x1f\x8b": "a gzip archive",
-    b"PAR1": "a Parquet file",
-    b"\x89PNG": "a PNG image",
-    b"\xff\xd8\xff": "a JPEG image",
-    b"GIF8": "a GIF image",
-    b"Rar!": "a RAR archive",
-    b"7z\xbc\xaf": "a 7-Zip archive",
-    b"\xd0\xcf\x11\xe0": "a legacy Office document",
-    b"\xca\xfe\xba\xbe": "a Java class or Mach-O binary",
-    b"#!": "a script",
+BINARY_MAGIC: dict[bytes, StrPromise] = {
+    b"\x7fELF": gettext_lazy("an ELF executable"),
+    b"MZ": gettext_lazy("a Windows executable"),
+    b"%PDF": gettext_lazy("a PDF document"),
+    b"PK\x03\x04": gettext_lazy("a ZIP archive"),
+    b"\x1f\x8b": gettext_lazy("a gzip archive"),
+    b"PAR1": gettext_lazy("a Parquet file"),
+    b"\x89PNG": gettext_lazy("a PNG image"),
+    b"\xff\xd8\xff": gettext_lazy("a JPEG image"),
+    b"GIF8": gettext_lazy("a GIF image"),
+    b"Rar!": gettext_lazy("a RAR archive"),
+    b"7z\xbc\xaf": gettext_lazy("a 7-Zip archive"),
+    b"\xd0\xcf\x11\xe0": gettext_lazy("a legacy Office document"),
+    b"\xca\xfe\xba\xbe": gettext_lazy("a Java class or Mach-O binary"),
+    b"#!": gettext_lazy("a script"),
 }
 UTF8_BOM = codecs.BOM_UTF8
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -74,11 +78,12 @@ class Rejection(Exception):
     column: int | None = None
 
     def __str__(self) -> str:
+        # Made in the language active where the refusal is recorded (the uploader's: see tasks).
         where = []
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(_("row %(row)d") % {"row": self.row})
         if self.column is not None:
-            where.append(f"column {self.column}")
+            where.append(_("column %(column)d") % {"column": self.column})
         return f"{self.reason} ({', '.join(where)})" if where else self.reason
 
 
@@ -117,7 +122,8 @@ class Deadline:
     def check(self) -> None:
         if time.monotonic() > self.ends:
             raise Rejection(
-                f"validation took longer than the {self.seconds:.0f} s allowed for one file",
+                _("validation took longer than the %(seconds)d s allowed for one file")
+                % {"seconds": round(self.seconds)},
                 code="timeout",
             )
 
@@ -128,21 +134,26 @@ def split_extension(filename: str) -> tuple[str, str | None]:
     name = os.path.basename(filename.replace("\\", "/")).lower()
     parts = name.split(".")
     if len(parts) < 2:
-        raise Rejection("the file name has no extension; use .csv, .tsv, .jsonl, .parquet or .xlsx")
+        raise Rejection(
+            _("the file name has no extension; use .csv, .tsv, .jsonl, .parquet or .xlsx")
+        )
     ext = parts[-1]
     if ext == "zip":
         return "", "zip"
     if ext == "gz":
         inner = parts[-2] if len(parts) >= 3 else ""
         if inner not in FORMATS:
-            raise Rejection("a .gz upload must be named like data.csv.gz (csv, tsv, jsonl)")
+            raise Rejection(_("a .gz upload must be named like data.csv.gz (csv, tsv, jsonl)"))
         return inner, "gz"
     if ext == "txt":
         return "csv", None
     if ext not in FORMATS:
         raise Rejection(
-            f"files of type .{ext[:10]} are not accepted; use .csv, .tsv, .jsonl, .parquet or "
-            ".xlsx (optionally in .zip or .gz)",
+            _(
+                "files of type .%(ext)s are not accepted; use .csv, .tsv, .jsonl, .parquet or "
+                ".xlsx (optionally in .zip or .gz)"
+            )
+            % {"ext": ext[:10]},
             code="unsupported_type",
         )
     return ext, None
@@ -151,7 +162,7 @@ def split_extension(filename: str) -> tuple[str, str | None]:
 def _binary_kind(head: bytes) -> str | None:
     for magic, kind in BINARY_MAGIC.items():
         if head.startswith(magic):
-            return kind
+            return str(kind)  # in the active language
     return None
 
 
@@ -162,7 +173,10 @@ def _copy_limited(
     while chunk := source.read(1024 * 1024):
         total += len(chunk)
         if total > limit:
-            raise Rejection(f"{what} expands beyond {limit // 1024**2} MB", code="too_large")
+            raise Rejection(
+                _("%(what)s expands beyond %(mb)d MB") % {"what": what, "mb": limit // 1024**2},
+                code="too_large",
+            )
         target.write(chunk)
     return total
 
@@ -173,14 +187,16 @@ def _unpack_gzip(path: Path, limits: Limits, workdir: Path) -> Path:
     out = workdir / "unpacked"
     try:
         with gzip.open(path, "rb") as source, open(out, "wb") as target:
-            _copy_limited(source, target, limit=limit, what="the gzip file")
+            _copy_limited(source, target, limit=limit, what=_("the gzip file"))
     except (OSError, EOFError, gzip.BadGzipFile):
         out.unlink(missing_ok=True)
-        raise Rejection("the gzip file is damaged or not gzip at all", code="bad_archive") from None
+        raise Rejection(
+            _("the gzip file is damaged or not gzip at all"), code="bad_archive"
+        ) from None
     with open(out, "rb") as unpacked:
         if unpacked.read(2) == b"\x1f\x8b":
             out.unlink(missing_ok=True)
-            raise Rejection("archives inside archives are not accepted", code="nested_archive")
+            raise Rejection(_("archives inside archives are not accepted"), code="nested_archive")
     return out
 
 
@@ -188,25 +204,32 @@ def _unpack_zip(path: Path, limits: Limits, workdir: Path) -> tuple[Path, str]:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
-        raise Rejection("the zip file is damaged or not a zip at all", code="bad_archive") from None
+        raise Rejection(
+            _("the zip file is damaged or not a zip at all"), code="bad_archive"
+        ) from None
     with archive:
         entries = [info for info in archive.infolist() if not info.is_dir()]
         if len(entries) > limits.max_archive_entries:
             raise Rejection(
-                f"the zip holds {len(entries)} files; at most {limits.max_archive_entries}",
+                _("the zip holds %(files)d files; at most %(limit)d")
+                % {"files": len(entries), "limit": limits.max_archive_entries},
                 code="bad_archive",
             )
         data = []
         for info in entries:
             inner = info.filename.lower()
             if inner.endswith((".zip", ".gz", ".rar", ".7z", ".tar", ".bz2", ".xz")):
-                raise Rejection("archives inside archives are not accepted", code="nested_archive")
+                raise Rejection(
+                    _("archives inside archives are not accepted"), code="nested_archive"
+                )
             if inner.rsplit(".", 1)[-1] in FORMATS:
                 data.append(info)
         if len(data) != 1:
             raise Rejection(
-                "a zip upload must hold exactly one data file "
-                "(.csv, .tsv, .jsonl, .parquet, .xlsx)",
+                _(
+                    "a zip upload must hold exactly one data file "
+                    "(.csv, .tsv, .jsonl, .parquet, .xlsx)"
+                ),
                 code="bad_archive",
             )
         info = data[0]
@@ -215,22 +238,26 @@ def _unpack_zip(path: Path, limits: Limits, workdir: Path) -> tuple[Path, str]:
         limit = min(limits.max_bytes, compressed * limits.max_archive_ratio)
         if info.file_size > limit:
             raise Rejection(
-                f"the zip entry expands {info.file_size // compressed}x; the limit is "
-                f"{limits.max_archive_ratio}x and {limits.max_bytes // 1024**2} MB",
+                _("the zip entry expands %(ratio)dx; the limit is %(limit)dx and %(mb)d MB")
+                % {
+                    "ratio": info.file_size // compressed,
+                    "limit": limits.max_archive_ratio,
+                    "mb": limits.max_bytes // 1024**2,
+                },
                 code="zip_bomb",
             )
         out = workdir / "unpacked"
         try:
             with archive.open(info) as source, open(out, "wb") as target:
-                _copy_limited(source, target, limit=limit, what="the zip entry")
+                _copy_limited(source, target, limit=limit, what=_("the zip entry"))
         except Rejection:
             out.unlink(missing_ok=True)
             raise Rejection(
-                "the zip entry expands beyond the allowed ratio", code="zip_bomb"
+                _("the zip entry expands beyond the allowed ratio"), code="zip_bomb"
             ) from None
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError):
             out.unlink(missing_ok=True)
-            raise Rejection("the zip entry cannot be read", code="bad_archive") from None
+            raise Rejection(_("the zip entry cannot be read"), code="bad_archive") from None
         return out, info.filename.rsplit(".", 1)[-1].lower()
 
 
@@ -242,7 +269,7 @@ def _detect_encoding(path: Path, deadline: Deadline) -> tuple[str, int]:
     with open(path, "rb") as f:
         head = f.read(4)
     if head.startswith(UTF16_BOMS):
-        raise Rejection("UTF-16 text is not accepted; save the file as UTF-8", code="encoding")
+        raise Rejection(_("UTF-16 text is not accepted; save the file as UTF-8"), code="encoding")
     start = len(UTF8_BOM) if head.startswith(UTF8_BOM) else 0
     failure_offset = 0
     for encoding in ("utf-8", "gb18030"):
@@ -264,8 +291,8 @@ def _detect_encoding(path: Path, deadline: Deadline) -> tuple[str, int]:
             return "utf-8-sig", start
         return encoding, start
     raise Rejection(
-        f"the text is neither UTF-8 nor GBK/GB18030 (first invalid byte at offset "
-        f"{failure_offset})",
+        _("the text is neither UTF-8 nor GBK/GB18030 (first invalid byte at offset %(offset)d)")
+        % {"offset": failure_offset},
         code="encoding",
     )
 
@@ -279,7 +306,7 @@ def _check_no_nul(path: Path, deadline: Deadline) -> None:
             if at >= 0:
                 line += chunk.count(b"\n", 0, at)
                 raise Rejection(
-                    "the file contains NUL bytes: binary data or a UTF-16 file saved as text",
+                    _("the file contains NUL bytes: binary data or a UTF-16 file saved as text"),
                     code="nul_byte",
                     row=line,
                 )
@@ -311,10 +338,11 @@ def _validate_delimited(
             if boundaries is not None:
                 header_end = boundaries.header_done()
             if not header:
-                raise Rejection("the file is empty: it needs a header row", code="empty")
+                raise Rejection(_("the file is empty: it needs a header row"), code="empty")
             if len(header) > limits.max_columns:
                 raise Rejection(
-                    f"{len(header)} columns; at most {limits.max_columns} are accepted",
+                    _("%(columns)d columns; at most %(limit)d are accepted")
+                    % {"columns": len(header), "limit": limits.max_columns},
                     code="too_many_columns",
                     row=1,
                 )
@@ -323,11 +351,12 @@ def _validate_delimited(
             for index, name in enumerate(names, start=1):
                 if not name:
                     raise Rejection(
-                        "a header cell is empty", code="bad_header", row=1, column=index
+                        _("a header cell is empty"), code="bad_header", row=1, column=index
                     )
                 if name in seen:
                     raise Rejection(
-                        f"header repeats a name already used in column {seen[name]}",
+                        _("header repeats a name already used in column %(column)d")
+                        % {"column": seen[name]},
                         code="bad_header",
                         row=1,
                         column=index,
@@ -344,30 +373,33 @@ def _validate_delimited(
                     continue  # blank line
                 if len(record) != len(names):
                     raise Rejection(
-                        f"has {len(record)} fields; the header has {len(names)}",
+                        _("has %(fields)d fields; the header has %(header)d")
+                        % {"fields": len(record), "header": len(names)},
                         code="ragged_row",
                         row=row_number,
                     )
                 rows += 1
                 if rows > limits.max_rows:
                     raise Rejection(
-                        f"more than {limits.max_rows} rows", code="too_many_rows", row=row_number
+                        _("more than %(limit)d rows") % {"limit": limits.max_rows},
+                        code="too_many_rows",
+                        row=row_number,
                     )
         except csv.Error as exc:
             message = str(exc)
             if "field larger than field limit" in message:
                 raise Rejection(
-                    f"a field is larger than {limits.max_field_bytes // 1024} KB (or a quote is "
-                    "never closed)",
+                    _("a field is larger than %(kb)d KB (or a quote is never closed)")
+                    % {"kb": limits.max_field_bytes // 1024},
                     code="field_too_large",
                     row=row_number + 1,
                 ) from None
             if "unexpected end of data" in message:
                 raise Rejection(
-                    "a quoted field is never closed", code="unclosed_quote", row=row_number + 1
+                    _("a quoted field is never closed"), code="unclosed_quote", row=row_number + 1
                 ) from None
             raise Rejection(
-                "the row is not valid CSV (stray quote or bad delimiter)",
+                _("the row is not valid CSV (stray quote or bad delimiter)"),
                 code="bad_csv",
                 row=row_number + 1,
             ) from None
@@ -398,24 +430,30 @@ def _validate_jsonl(
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise Rejection(
-                    f"not valid JSON (at character {exc.pos})", code="bad_json", row=line_number
+                    _("not valid JSON (at character %(pos)d)") % {"pos": exc.pos},
+                    code="bad_json",
+                    row=line_number,
                 ) from None
             if not isinstance(record, dict):
-                raise Rejection("each line must be a JSON object", code="bad_json", row=line_number)
+                raise Rejection(
+                    _("each line must be a JSON object"), code="bad_json", row=line_number
+                )
             for key in record:
                 if key not in columns:
                     columns[key] = None
                     if len(columns) > limits.max_columns:
                         raise Rejection(
-                            f"more than {limits.max_columns} distinct keys",
+                            _("more than %(limit)d distinct keys") % {"limit": limits.max_columns},
                             code="too_many_columns",
                             row=line_number,
                         )
             rows += 1
             if rows > limits.max_rows:
-                raise Rejection(f"more than {limits.max_rows} rows", code="too_many_rows")
+                raise Rejection(
+                    _("more than %(limit)d rows") % {"limit": limits.max_rows}, code="too_many_rows"
+                )
     if rows == 0:
-        raise Rejection("the file holds no JSON objects", code="empty")
+        raise Rejection(_("the file holds no JSON objects"), code="empty")
     return list(columns), rows
 
 
@@ -469,7 +507,7 @@ def _bounded_lines(f: io.TextIOBase, max_chars: int) -> Iterator[str]:
         line_number += 1
         if len(line) > max_chars and not line.endswith("\n"):
             raise Rejection(
-                f"a line is longer than {max_chars // 1024} KB",
+                _("a line is longer than %(kb)d KB") % {"kb": max_chars // 1024},
                 code="field_too_large",
                 row=line_number,
             )
@@ -484,17 +522,21 @@ def _validate_parquet(path: Path, limits: Limits) -> tuple[list[str], int]:
         f.seek(-4, os.SEEK_END)
         tail = f.read(4)
     if head != b"PAR1" or tail != b"PAR1":
-        raise Rejection("not a Parquet file (the PAR1 markers are missing)", code="bad_magic")
+        raise Rejection(_("not a Parquet file (the PAR1 markers are missing)"), code="bad_magic")
     try:
         meta = pq.ParquetFile(path).metadata
     except Exception:
-        raise Rejection("the Parquet footer cannot be read", code="bad_parquet") from None
+        raise Rejection(_("the Parquet footer cannot be read"), code="bad_parquet") from None
     if meta.num_columns > limits.max_columns:
         raise Rejection(
-            f"{meta.num_columns} columns; at most {limits.max_columns}", code="too_many_columns"
+            _("%(columns)d columns; at most %(limit)d are accepted")
+            % {"columns": meta.num_columns, "limit": limits.max_columns},
+            code="too_many_columns",
         )
     if meta.num_rows > limits.max_rows:
-        raise Rejection(f"more than {limits.max_rows} rows", code="too_many_rows")
+        raise Rejection(
+            _("more than %(limit)d rows") % {"limit": limits.max_rows}, code="too_many_rows"
+        )
     schema = meta.schema.to_arrow_schema()
     return list(schema.names), int(meta.num_rows)
 
@@ -504,36 +546,45 @@ def _validate_xlsx(path: Path, limits: Limits, deadline: Deadline) -> tuple[list
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
             if "xl/workbook.xml" not in names:
-                raise Rejection("not an Excel workbook (xl/workbook.xml missing)", code="bad_magic")
+                raise Rejection(
+                    _("not an Excel workbook (xl/workbook.xml missing)"), code="bad_magic"
+                )
             total = sum(i.file_size for i in archive.infolist())
             packed = max(sum(i.compress_size for i in archive.infolist()), 1)
             if total > limits.max_bytes or total // packed > limits.max_archive_ratio:
-                raise Rejection("the workbook expands beyond the allowed ratio", code="zip_bomb")
+                raise Rejection(_("the workbook expands beyond the allowed ratio"), code="zip_bomb")
     except zipfile.BadZipFile:
-        raise Rejection("not an Excel workbook (damaged zip container)", code="bad_magic") from None
+        raise Rejection(
+            _("not an Excel workbook (damaged zip container)"), code="bad_magic"
+        ) from None
     import openpyxl
 
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception:
-        raise Rejection("the workbook cannot be read", code="bad_xlsx") from None
+        raise Rejection(_("the workbook cannot be read"), code="bad_xlsx") from None
     try:
         sheet = workbook.worksheets[0]
         rows_iter = sheet.iter_rows(values_only=True)
         header = next(rows_iter, None)
         if not header:
-            raise Rejection("the first sheet is empty: it needs a header row", code="empty")
+            raise Rejection(_("the first sheet is empty: it needs a header row"), code="empty")
         if len(header) > limits.max_columns:
             raise Rejection(
-                f"{len(header)} columns; at most {limits.max_columns}", code="too_many_columns"
+                _("%(columns)d columns; at most %(limit)d are accepted")
+                % {"columns": len(header), "limit": limits.max_columns},
+                code="too_many_columns",
             )
         columns = ["" if h is None else str(h).strip() for h in header]
         rows = 0
-        for rows, _ in enumerate(rows_iter, start=1):
+        for rows, _row in enumerate(rows_iter, start=1):
             if rows % 10000 == 0:
                 deadline.check()
             if rows > limits.max_rows:
-                raise Rejection(f"more than {limits.max_rows} rows", code="too_many_rows")
+                raise Rejection(
+                    _("more than %(limit)d rows") % {"limit": limits.max_rows},
+                    code="too_many_rows",
+                )
         return columns, rows
     finally:
         workbook.close()
@@ -550,10 +601,11 @@ def validate_file(
     deadline = Deadline(limits.max_seconds)
     size = path.stat().st_size
     if size == 0:
-        raise Rejection("the file is empty", code="empty")
+        raise Rejection(_("the file is empty"), code="empty")
     if size > limits.max_bytes:
         raise Rejection(
-            f"the file is {size // 1024**2} MB; at most {limits.max_bytes // 1024**2} MB",
+            _("the file is %(mb)d MB; at most %(limit)d MB")
+            % {"mb": size // 1024**2, "limit": limits.max_bytes // 1024**2},
             code="too_large",
         )
     fmt, archive = split_extension(filename)
@@ -566,11 +618,11 @@ def validate_file(
     try:
         if archive == "gz":
             if not head.startswith(b"\x1f\x8b"):
-                raise Rejection("named .gz but is not gzip data", code="bad_magic")
+                raise Rejection(_("named .gz but is not gzip data"), code="bad_magic")
             data_path, temporary = _unpack_gzip(path, limits, workdir), True
         elif archive == "zip":
             if not head.startswith(b"PK\x03\x04"):
-                raise Rejection("named .zip but is not a zip archive", code="bad_magic")
+                raise Rejection(_("named .zip but is not a zip archive"), code="bad_magic")
             data_path, fmt = _unpack_zip(path, limits, workdir)
             temporary = True
         if temporary:
@@ -600,10 +652,15 @@ def _validate_data(
 ) -> ValidatedFile:
     if fmt in TEXT_FORMATS:
         if head.startswith(UTF16_BOMS):
-            raise Rejection("UTF-16 text is not accepted; save the file as UTF-8", code="encoding")
+            raise Rejection(
+                _("UTF-16 text is not accepted; save the file as UTF-8"), code="encoding"
+            )
         kind = _binary_kind(head)
         if kind:
-            raise Rejection(f"named .{fmt} but the content is {kind}", code="bad_magic")
+            raise Rejection(
+                _("named .%(format)s but the content is %(kind)s") % {"format": fmt, "kind": kind},
+                code="bad_magic",
+            )
         _check_no_nul(path, deadline)
         encoding, data_start = _detect_encoding(path, deadline)
         boundaries = _RecordBoundaries(encoding, data_start, split_every) if split_every else None
@@ -630,7 +687,7 @@ def _validate_data(
         return ValidatedFile(path=path, format=fmt, columns=columns, rows=rows)
     if fmt == "xlsx":
         if not head.startswith(b"PK\x03\x04"):
-            raise Rejection("named .xlsx but is not an Excel workbook", code="bad_magic")
+            raise Rejection(_("named .xlsx but is not an Excel workbook"), code="bad_magic")
         columns, rows = _validate_xlsx(path, limits, deadline)
         return ValidatedFile(path=path, format=fmt, columns=columns, rows=rows)
-    raise Rejection(f"unsupported format {fmt}", code="unsupported_type")
+    raise Rejection(_("unsupported format %(format)s") % {"format": fmt}, code="unsupported_type")

@@ -77,6 +77,7 @@ def test_a_file_replaced_after_validation_is_rejected_and_nothing_published(
     writer.writeheader()
     writer.writerows(rows)
     upload = Upload.objects.create(
+        language="en",  # its refusal is read below
         version=listing_version,
         organisation=membership.organisation,
         created_by=membership.user,

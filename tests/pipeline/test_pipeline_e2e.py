@@ -41,11 +41,14 @@ def seller(pipeline_storage: ObjectStorage) -> Any:
     return client, version
 
 
-def upload_bytes(client: APIClient, version: ListingVersion, filename: str, data: bytes) -> str:
+def upload_bytes(
+    client: APIClient, version: ListingVersion, filename: str, data: bytes, language: str = ""
+) -> str:
     start = client.post(
         f"/api/v1/listings/{version.listing_id}/versions/{version.number}/uploads/",
         {"filename": filename, "size": len(data)},
         format="json",
+        **({"HTTP_ACCEPT_LANGUAGE": language} if language else {}),
     )
     assert start.status_code == 201, start.content
     body = start.json()
@@ -191,6 +194,24 @@ def test_adversarial_files_are_rejected_and_nothing_published(
     assert published_keys(pipeline_storage) == []
     version.refresh_from_db()
     assert version.pipeline_status == "failed" and version.files.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "has 1 fields; the header has 2 (row 3)"),
+        ("zh-hans", "有 1 个字段；表头有 2 个 (第 3 行)"),
+    ],
+)
+def test_a_refusal_is_worded_in_the_uploaders_language(
+    seller, pipeline_storage, language, expected
+) -> None:
+    # The workers have no request: they speak the language the upload was registered in.
+    client, version = seller
+    data = "姓名,电话\n张三,13800000000\n李四\n".encode()
+    state = wait_finished(client, upload_bytes(client, version, "a.csv", data, language))
+    assert (state["status"], state["error_code"]) == ("rejected", "ragged_row"), state
+    assert state["error_reason"] == expected
 
 
 def test_zip_bomb_is_rejected(seller, pipeline_storage) -> None:

@@ -14,11 +14,20 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from django.utils import translation
 
 from listings.pipeline import chunking
 from listings.pipeline.validation import Limits, Rejection, split_extension, validate_file
 
 HEADER = "患者编号,姓名,诊断,金额\n"
+
+
+@pytest.fixture(autouse=True)
+def _english(english: None) -> None:
+    """These tests read the refusals' English wording (outside a request the site speaks its
+    default language, Chinese); test_refusals_in_chinese reads the other one."""
+
+
 ROWS = "P001,张三,高血压,12.50\nP002,李四,糖尿病,-3\n"
 
 
@@ -89,6 +98,16 @@ def test_a_ragged_row_is_named(tmp_path: Path) -> None:
     data = (HEADER + ROWS + "P003,王五\n").encode()
     reason = refused(write(tmp_path, "a.csv", data), "a.csv")
     assert reason.code == "ragged_row" and reason.row == 4 and "2 fields" in reason.reason
+
+
+def test_refusals_in_chinese(tmp_path: Path) -> None:
+    # The pipeline validates in the uploader's language (tasks.uploaders_language).
+    data = (HEADER + ROWS + "P003,王五\n").encode()
+    with translation.override("zh-hans"):
+        reason = refused(write(tmp_path, "a.csv", data), "a.csv")
+        assert str(reason) == "有 2 个字段；表头有 4 个 (第 4 行)"
+        exe = refused(write(tmp_path, "a.csv", b"MZ\x90\x00" + b"\x00" * 100), "a.csv")
+        assert str(exe) == "文件名为 .csv，但内容是Windows 可执行文件"
 
 
 def test_a_10mb_field_is_refused_in_bounded_memory(tmp_path: Path) -> None:
