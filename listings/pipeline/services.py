@@ -18,7 +18,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from exchange.audit.services import record
 from exchange.participants.models import Organisation, User
@@ -55,25 +55,29 @@ class UploadInstructions:
 
 def _require_seller(actor: User, organisation: Organisation, version: ListingVersion) -> None:
     if version.listing.seller_id != organisation.pk:
-        raise PermissionDenied("Only the listing's seller may upload files for it.")
+        raise PermissionDenied(gettext("Only the listing's seller may upload files for it."))
     if membership_of(actor, organisation) is None:
-        raise PermissionDenied("You are not a member of the selling organisation.")
+        raise PermissionDenied(gettext("You are not a member of the selling organisation."))
     ensure_not_frozen(organisation, gettext_noop("upload data"))
 
 
 def _check_version_open(version: ListingVersion) -> None:
     if version.status != ListingVersion.Status.DRAFT:
-        raise ValidationError({"version": "files can be uploaded only to a draft version"})
+        raise ValidationError({"version": gettext("files can be uploaded only to a draft version")})
     if version.pipeline_status == ListingVersion.PipelineStatus.PUBLISHED:
         raise ValidationError(
-            {"version": "this version is already published; create a new version for new data"}
+            {
+                "version": gettext(
+                    "this version is already published; create a new version for new data"
+                )
+            }
         )
     busy = version.uploads.filter(
         status__in=[Upload.Status.UPLOADED, Upload.Status.PROCESSING]
     ).exists()
     if busy:
         raise ValidationError(
-            {"version": "a file for this version is being processed; wait for it"}
+            {"version": gettext("a file for this version is being processed; wait for it")}
         )
 
 
@@ -121,9 +125,11 @@ def start_upload(
         raise ValidationError({"filename": exc.reason}) from None
     limit = conf.max_upload_bytes()
     if size <= 0:
-        raise ValidationError({"size": "must be the file's size in bytes, above zero"})
+        raise ValidationError({"size": gettext("must be the file's size in bytes, above zero")})
     if size > limit:
-        raise ValidationError({"size": f"at most {limit // 1024**2} MB per file"})
+        raise ValidationError(
+            {"size": gettext("at most %(mb)d MB per file") % {"mb": limit // 1024**2}}
+        )
     upload_id = uuid.uuid4()
     upload = Upload.objects.create(
         id=upload_id,
@@ -184,7 +190,9 @@ def resume_parts(upload: Upload) -> dict[str, Any]:
     """For an interrupted multipart upload: the parts already received and fresh URLs for the
     rest, so a failed part is retried alone, not the whole file."""
     if not upload.multipart_upload_id or upload.status != Upload.Status.AWAITING:
-        raise ValidationError({"upload": "only an unfinished multipart upload can be resumed"})
+        raise ValidationError(
+            {"upload": gettext("only an unfinished multipart upload can be resumed")}
+        )
     storage = get_storage()
     done = storage.list_parts(upload.quarantine_key, upload.multipart_upload_id)
     part_size = max(conf.multipart_part_bytes(), math.ceil(upload.declared_size / MAX_PARTS))
@@ -226,16 +234,23 @@ def complete_upload(
             storage.complete_multipart(locked.quarantine_key, locked.multipart_upload_id, parts)
         except StorageError:
             raise ValidationError(
-                {"parts": "the parts could not be assembled; resume the upload and retry"}
+                {"parts": gettext("the parts could not be assembled; resume the upload and retry")}
             ) from None
     try:
         size = storage.size(Area.QUARANTINE, locked.quarantine_key)
     except StorageError:
-        raise ValidationError({"upload": "no file has arrived for this upload yet"}) from None
+        raise ValidationError(
+            {"upload": gettext("no file has arrived for this upload yet")}
+        ) from None
     if size > conf.max_upload_bytes() or size > locked.declared_size:
         storage.delete(Area.QUARANTINE, locked.quarantine_key)
         raise ValidationError(
-            {"size": f"the file ({size} bytes) is larger than declared or allowed; it was removed"}
+            {
+                "size": gettext(
+                    "the file (%(bytes)d bytes) is larger than declared or allowed; it was removed"
+                )
+                % {"bytes": size}
+            }
         )
     return _accept(locked, actor, size)
 
@@ -274,7 +289,10 @@ def receive_small_upload(
     limit = min(conf.max_upload_bytes(), conf.multipart_threshold())
     if size > limit:
         raise ValidationError(
-            {"file": f"files above {limit // 1024**2} MB go through the direct upload"}
+            {
+                "file": gettext("files above %(mb)d MB go through the direct upload")
+                % {"mb": limit // 1024**2}
+            }
         )
     upload, _ = start_upload(
         actor=actor,
@@ -287,7 +305,7 @@ def receive_small_upload(
     info = get_storage().put_stream(Area.QUARANTINE, upload.quarantine_key, fileobj)
     if info.size > limit:
         get_storage().delete(Area.QUARANTINE, upload.quarantine_key)
-        raise ValidationError({"file": "the file is larger than declared"})
+        raise ValidationError({"file": gettext("the file is larger than declared")})
     return _accept(upload, actor, info.size)
 
 

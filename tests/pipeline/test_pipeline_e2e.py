@@ -214,6 +214,18 @@ def test_a_refusal_is_worded_in_the_uploaders_language(
     assert state["error_reason"] == expected
 
 
+def test_a_refused_registration_speaks_the_request_language(seller, pipeline_storage) -> None:
+    client, version = seller
+    url = f"/api/v1/listings/{version.listing_id}/versions/{version.number}/uploads/"
+    body = {"filename": "a.exe", "size": 10}
+    english = client.post(url, body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    chinese = client.post(url, body, format="json", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert english.status_code == chinese.status_code == 400
+    assert "files of type .exe are not accepted" in english.content.decode()
+    assert "不接受 .exe 类型的文件" in chinese.content.decode()
+    assert not version.uploads.exists()
+
+
 def test_zip_bomb_is_rejected(seller, pipeline_storage) -> None:
     import zipfile
 
