@@ -568,7 +568,8 @@ def redact_known_array(
     columns = []
     for k in known:
         k = pc.fill_null(k, "") if k.null_count else k
-        columns.append((k.buffers()[1], k.buffers()[2], k.offset))
+        _, k_offsets, k_data = k.buffers()
+        columns.append((k_offsets, k_data, k.offset))
     _, offsets, data = filled.buffers()
     new_offsets, new_data, replaced = _fastscan.redact_known(
         offsets, data, filled.offset, len(filled), columns, tag.encode()

@@ -302,6 +302,22 @@ def test_formula_check_in_c_matches_the_scalar_rule(cells, start):
     assert transforms.neutralize_formula_array(arr).to_pylist() == expected
 
 
+def test_the_formula_trigger_check_answers_both_ways():
+    # neutralize_formula_array would stay correct if the check always said yes (the RE2 path
+    # runs then), so the check itself is asserted here.
+    triggers = tuple(t.encode() for t in transforms.FORMULA_TRIGGERS)
+
+    def check(cells: list[str | None], start: int = 0) -> bool:
+        arr = pa.array(cells, pa.string()).slice(start)
+        _, offsets, data = arr.buffers()
+        return _fastscan.starts_with_any(offsets, data, arr.offset, len(arr), triggers)
+
+    assert not check(["a", "1=2", "", None, "张三"])
+    assert check(["a", "=SUM(A1)"])
+    assert check(["a", "＋86 138"])  # full-width plus, three UTF-8 bytes
+    assert not check(["=x", "safe"], start=1)  # the slice starts after the trigger
+
+
 @pytest.mark.parametrize(
     "offsets, data, offset, length",
     [
